@@ -1,0 +1,97 @@
+// Wiring only: wasi:http/incoming-handler → router.ts, with the keel imports as services.
+// Built with componentize-js (StarlingMonkey): u64 crosses as BigInt here.
+import { Fields, OutgoingBody, OutgoingResponse, ResponseOutparam } from "wasi:http/types@0.2.12";
+import type { IncomingRequest } from "wasi:http/types@0.2.12";
+import * as kv from "keel:storage/kv@0.1.0";
+import * as admin from "keel:storage/admin@0.1.0";
+import * as verifier from "keel:auth/verifier@0.1.0";
+import * as limiter from "keel:rate-limit/limiter@0.1.0";
+import { handle, MAX_BODY_BYTES, type Services } from "./router.ts";
+import type { Request, Response } from "./http-types.ts";
+
+const services: Services = {
+  kv: {
+    get: (key) => kv.get(key),
+    put: (key, value, ifMatch) => kv.put(key, value, ifMatch),
+    delete: (key, ifMatch) => kv.delete(key, ifMatch),
+    scan: (prefix, cursor, limit) => kv.scan(prefix, cursor, limit),
+  },
+  admin: {
+    usage: () => {
+      const u = admin.usage();
+      return { usedBytes: Number(u.usedBytes), maxBytes: Number(u.maxBytes), keys: Number(u.keys), topics: u.topics };
+    },
+  },
+  verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization, BigInt(nowMs)) },
+  limiter: { check: (cls, key, nowMs) => limiter.check(cls, key, BigInt(nowMs)) },
+  nowMs: () => Date.now(),
+};
+
+const METHODS: Record<string, string> = {
+  get: "GET", head: "HEAD", post: "POST", put: "PUT", delete: "DELETE",
+  connect: "CONNECT", options: "OPTIONS", trace: "TRACE", patch: "PATCH",
+};
+
+function readRequest(request: IncomingRequest): Request {
+  const m = request.method();
+  const method = m.tag === "other" ? String(m.val).toUpperCase() : METHODS[m.tag];
+  const headers = new Map<string, string>();
+  const decoder = new TextDecoder();
+  for (const [name, value] of request.headers().entries()) headers.set(name.toLowerCase(), decoder.decode(value));
+  let body: Uint8Array | null = new Uint8Array(0);
+  const declared = Number(headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) {
+    body = null;
+  } else if (method === "PUT" || method === "POST" || method === "PATCH") {
+    body = readBody(request);
+  }
+  return { method, pathWithQuery: request.pathWithQuery() ?? "/", headers, body };
+}
+
+/** The whole body, or null once it passes MAX_BODY_BYTES (we stop reading there). */
+function readBody(request: IncomingRequest): Uint8Array | null {
+  const incoming = request.consume();
+  const stream = incoming.stream();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      let chunk: Uint8Array;
+      try {
+        chunk = stream.blockingRead(65536n);
+      } catch (e) {
+        if ((e as { payload?: { tag?: string } })?.payload?.tag === "closed") break;
+        throw e;
+      }
+      total += chunk.length;
+      if (total > MAX_BODY_BYTES) return null;
+      chunks.push(chunk);
+    }
+  } finally {
+    (stream as unknown as Disposable)[Symbol.dispose]?.();
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) { out.set(c, o); o += c.length; }
+  return out;
+}
+
+function writeResponse(res: Response, outparam: unknown): void {
+  const encoder = new TextEncoder();
+  const fields = Fields.fromList(res.headers.map(([k, v]) => [k, encoder.encode(v)] as [string, Uint8Array]));
+  const response = new OutgoingResponse(fields);
+  response.setStatusCode(res.status);
+  const body = response.body();
+  ResponseOutparam.set(outparam as never, { tag: "ok", val: response });
+  const out = body.write();
+  // NOTE: blocking-write-and-flush takes at most 4096 bytes per call.
+  for (let i = 0; i < res.body.length; i += 4096) out.blockingWriteAndFlush(res.body.subarray(i, i + 4096));
+  (out as unknown as Disposable)[Symbol.dispose]?.();
+  OutgoingBody.finish(body, undefined);
+}
+
+export const incomingHandler = {
+  handle(request: IncomingRequest, outparam: unknown): void {
+    writeResponse(handle(readRequest(request), services), outparam);
+  },
+};

@@ -1,0 +1,39 @@
+// JSON errors: `{ "error": code, "message": … }` with the status that fits.
+import type { Response } from "./http-types.ts";
+import { encodeText } from "./text.ts";
+
+export function jsonResponse(status: number, value: unknown, headers: [string, string][] = []): Response {
+  return {
+    status,
+    headers: [["content-type", "application/json"], ...headers],
+    body: encodeText(JSON.stringify(value) + "\n"),
+  };
+}
+
+export function errorResponse(status: number, error: string, message: string, headers: [string, string][] = []): Response {
+  return jsonResponse(status, { error, message }, headers);
+}
+
+/** Status and code for a `keel:storage/types.error`. */
+const STORAGE_STATUS: Record<string, [number, string]> = {
+  "not-found": [404, "not_found"],
+  "invalid-key": [400, "invalid_key"],
+  "too-large": [413, "too_large"],
+  "version-mismatch": [412, "version_mismatch"],
+  corrupt: [500, "corrupt"],
+  full: [507, "storage_full"],
+  io: [500, "io_error"],
+  other: [500, "internal"],
+};
+
+/** Turn anything a component call threw into a JSON error response. */
+export function fromThrown(e: unknown): Response {
+  const payload = (e as { payload?: unknown })?.payload ?? e;
+  const tag = (payload as { tag?: string })?.tag;
+  if (tag && STORAGE_STATUS[tag]) {
+    const [status, code] = STORAGE_STATUS[tag];
+    const val = (payload as { val?: unknown }).val;
+    return errorResponse(status, code, typeof val === "string" ? val : code.replace(/_/g, " "));
+  }
+  return errorResponse(500, "internal", e instanceof Error ? e.message : String(e));
+}

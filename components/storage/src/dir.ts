@@ -1,0 +1,27 @@
+// The few filesystem operations storage needs. The component implements them on
+// wasi:filesystem (wasi-dir.ts); tests implement them on node:fs. Paths are relative to the
+// data directory and use '/'.
+
+/** Size and modification time of a file. */
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+}
+
+/** A data directory. Every method throws a StorageError with tag `io` on failure. */
+export interface Dir {
+  /** Whole file contents, or null when it does not exist. */
+  read(path: string): Uint8Array | null;
+  /** Replace a file atomically and durably: temp file, fsync, rename, fsync of the directory. */
+  writeAtomic(path: string, data: Uint8Array): void;
+  /** Create a file only if it does not exist (O_EXCL); false when it already exists. */
+  createExclusive(path: string, data: Uint8Array): boolean;
+  /** Remove a file; false when it did not exist. */
+  remove(path: string): boolean;
+  /** Names in a directory (not recursive); empty when it does not exist. */
+  list(path: string): string[];
+  /** Create a directory and its parents. */
+  mkdirp(path: string): void;
+  /** Size and mtime, or null when it does not exist. */
+  stat(path: string): FileStat | null;
+}

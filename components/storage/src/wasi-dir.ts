@@ -1,0 +1,162 @@
+// Dir on wasi:filesystem: the data directory is the preopen named `/data`
+// (`wasmtime serve --dir <data>::/data`, or the Node host's preopen).
+import { getDirectories } from "wasi:filesystem/preopens@0.2.12";
+import type { Descriptor } from "wasi:filesystem/types@0.2.12";
+import type { Dir, FileStat } from "./dir.ts";
+import { storageError } from "./errors.ts";
+
+export const DATA_PREOPEN = "/data";
+
+const NOFOLLOW = { symlinkFollow: false };
+
+/** The wasi error-code of a failed filesystem call (`no-entry`, `exist`, …). */
+function code(e: unknown): string {
+  const p = (e as { payload?: unknown })?.payload ?? e;
+  return typeof p === "string" ? p : String((p as { tag?: string })?.tag ?? (e as Error)?.message ?? e);
+}
+
+function dispose(r: unknown): void {
+  (r as { [Symbol.dispose]?: () => void })?.[Symbol.dispose]?.();
+}
+
+export class WasiDir implements Dir {
+  private constructor(private readonly root: Descriptor) {}
+
+  static open(): WasiDir {
+    for (const [desc, name] of getDirectories()) {
+      if (name === DATA_PREOPEN || name === DATA_PREOPEN + "/") return new WasiDir(desc);
+    }
+    throw storageError("io", `no data directory: preopen a directory as ${DATA_PREOPEN} (wasmtime serve --dir <data>::/data)`);
+  }
+
+  read(path: string): Uint8Array | null {
+    let fd: Descriptor;
+    try {
+      fd = this.root.openAt(NOFOLLOW, path, {}, { read: true });
+    } catch (e) {
+      if (code(e) === "no-entry") return null;
+      throw storageError("io", `open ${path}: ${code(e)}`);
+    }
+    try {
+      const chunks: Uint8Array[] = [];
+      let offset = 0;
+      for (;;) {
+        const [bytes, eof] = fd.read(1 << 20, offset) as [Uint8Array, boolean];
+        if (bytes.length) chunks.push(bytes);
+        offset += bytes.length;
+        if (eof || bytes.length === 0) break;
+      }
+      if (chunks.length === 1) return chunks[0];
+      const out = new Uint8Array(offset);
+      let o = 0;
+      for (const c of chunks) { out.set(c, o); o += c.length; }
+      return out;
+    } catch (e) {
+      throw storageError("io", `read ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
+  writeAtomic(path: string, data: Uint8Array): void {
+    const tmp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
+    this.writeFile(tmp, data, { create: true, exclusive: true });
+    try {
+      this.root.renameAt(tmp, this.root, path);
+    } catch (e) {
+      this.remove(tmp);
+      throw storageError("io", `rename ${tmp} -> ${path}: ${code(e)}`);
+    }
+    this.syncDirOf(path);
+  }
+
+  createExclusive(path: string, data: Uint8Array): boolean {
+    try {
+      this.writeFile(path, data, { create: true, exclusive: true });
+      return true;
+    } catch (e) {
+      if ((e as { val?: string }).val?.endsWith(": exist")) return false;
+      throw e;
+    }
+  }
+
+  remove(path: string): boolean {
+    try {
+      this.root.unlinkFileAt(path);
+      return true;
+    } catch (e) {
+      if (code(e) === "no-entry") return false;
+      throw storageError("io", `remove ${path}: ${code(e)}`);
+    }
+  }
+
+  list(path: string): string[] {
+    let d: Descriptor;
+    try {
+      d = this.root.openAt(NOFOLLOW, path, { directory: true }, { read: true });
+    } catch (e) {
+      if (code(e) === "no-entry") return [];
+      throw storageError("io", `open dir ${path}: ${code(e)}`);
+    }
+    const names: string[] = [];
+    const stream = d.readDirectory();
+    try {
+      for (let ent = stream.readDirectoryEntry(); ent; ent = stream.readDirectoryEntry()) names.push(ent.name);
+    } finally {
+      dispose(stream);
+      dispose(d);
+    }
+    return names;
+  }
+
+  mkdirp(path: string): void {
+    let sofar = "";
+    for (const part of path.split("/")) {
+      sofar = sofar ? `${sofar}/${part}` : part;
+      try {
+        this.root.createDirectoryAt(sofar);
+      } catch (e) {
+        if (code(e) !== "exist") throw storageError("io", `mkdir ${sofar}: ${code(e)}`);
+      }
+    }
+  }
+
+  stat(path: string): FileStat | null {
+    try {
+      const st = this.root.statAt(NOFOLLOW, path);
+      const t = st.dataModificationTimestamp;
+      return { size: Number(st.size), mtimeMs: t ? Number(t.seconds) * 1000 + Math.floor(t.nanoseconds / 1e6) : 0 };
+    } catch (e) {
+      if (code(e) === "no-entry") return null;
+      throw storageError("io", `stat ${path}: ${code(e)}`);
+    }
+  }
+
+  private writeFile(path: string, data: Uint8Array, open: { create: boolean; exclusive: boolean }): void {
+    let fd: Descriptor;
+    try {
+      fd = this.root.openAt(NOFOLLOW, path, { ...open, truncate: true }, { write: true });
+    } catch (e) {
+      throw storageError("io", `create ${path}: ${code(e)}`);
+    }
+    try {
+      let off = 0;
+      while (off < data.length) off += Number(fd.write(data.subarray(off), off));
+      fd.syncData();
+    } catch (e) {
+      throw storageError("io", `write ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
+  private syncDirOf(path: string): void {
+    const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
+    try {
+      const d = this.root.openAt(NOFOLLOW, parent, { directory: true }, { read: true });
+      try { d.sync(); } finally { dispose(d); }
+    } catch {
+      // Some hosts cannot fsync a directory; the rename is still atomic.
+    }
+  }
+}

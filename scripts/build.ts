@@ -1,0 +1,167 @@
+// `pnpm build`: every component → dist/components/<name>.wasm (engine per compose/components.toml),
+// wac compositions → dist/composed.wasm and dist/cli.wasm (checked with `wac targets`),
+// wasmtime precompiled .cwasm files, and jco-transpiled copies for the Node host in dist/host/.
+// Each step is skipped when its inputs have not changed (hashes in dist/.build-state.json);
+// `--if-stale` only says "up to date" when nothing changed. `--force` rebuilds everything.
+import fs from "node:fs";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import * as esbuild from "esbuild";
+import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
+import { step, info } from "./lib/progress.ts";
+
+const force = process.argv.includes("--force");
+const STATE_FILE = path.join(DIST, ".build-state.json");
+const state: Record<string, string> = !force && fs.existsSync(STATE_FILE) ? JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) : {};
+const saveState = () => fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+
+function hashFiles(paths: string[], extra = ""): string {
+  const h = createHash("sha256").update(extra);
+  const walk = (p: string) => {
+    if (!fs.existsSync(p)) return;
+    const st = fs.statSync(p);
+    if (st.isDirectory()) {
+      for (const n of fs.readdirSync(p).sort()) if (n !== "node_modules" && n !== "test") walk(path.join(p, n));
+    } else {
+      h.update(path.relative(ROOT, p)).update(fs.readFileSync(p));
+    }
+  };
+  paths.forEach(walk);
+  return h.digest("hex");
+}
+
+/** Run `fn` unless `key`'s inputs hash to what they did last time and `outputs` exist. */
+async function cached(key: string, inputs: string, outputs: string[], fn: () => Promise<void> | void): Promise<boolean> {
+  if (state[key] === inputs && outputs.every((o) => fs.existsSync(o))) return false;
+  await fn();
+  state[key] = inputs;
+  saveState();
+  return true;
+}
+
+/** A WIT dir for one package: its own files plus every other keel package and WASI as deps. */
+function stageWit(pkg: string): string {
+  const dir = path.join(ROOT, "build", "wit", pkg);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, "deps"), { recursive: true });
+  const witRoot = path.join(ROOT, "wit");
+  for (const f of fs.readdirSync(path.join(witRoot, pkg))) fs.copyFileSync(path.join(witRoot, pkg, f), path.join(dir, f));
+  for (const other of fs.readdirSync(witRoot)) {
+    if (other === pkg) continue;
+    if (other === "deps") {
+      for (const d of fs.readdirSync(path.join(witRoot, "deps"))) fs.cpSync(path.join(witRoot, "deps", d), path.join(dir, "deps", d), { recursive: true });
+    } else {
+      fs.cpSync(path.join(witRoot, other), path.join(dir, "deps", `keel-${other}`), { recursive: true });
+    }
+  }
+  return dir;
+}
+
+async function bundle(spec: ComponentSpec, out: string): Promise<void> {
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, spec.entry)],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    external: ["wasi:*", "keel:*"],
+    outfile: out,
+    logLevel: "warning",
+  });
+}
+
+async function componentize(name: string, spec: ComponentSpec, js: string, witDir: string, out: string): Promise<void> {
+  if (spec.engine === "qjs") {
+    const { componentize } = await import("componentize-qjs");
+    const r = await componentize({ witPath: witDir, jsSource: fs.readFileSync(js, "utf8"), jsPath: js, world: spec.world, sync: true });
+    fs.writeFileSync(out, r.component);
+  } else if (spec.engine === "sm") {
+    const { componentize } = await import("@bytecodealliance/componentize-js");
+    const r = await componentize({ sourcePath: js, witPath: witDir, worldName: spec.world });
+    fs.writeFileSync(out, r.component);
+  } else {
+    throw new Error(`component ${name}: unknown engine ${spec.engine as string} (use qjs or sm)`);
+  }
+}
+
+function run(cmd: string, args: string[]): void {
+  execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], cwd: ROOT });
+}
+
+async function main(): Promise<void> {
+  const cfg = readComponentsConfig();
+  fs.mkdirSync(path.join(DIST, "components"), { recursive: true });
+  const t0 = Date.now();
+  let changed = false;
+  const toolsKey = [tool("wac"), tool("wasmtime")].join("|");
+  const buildScripts = [path.join(ROOT, "scripts/build.ts"), path.join(ROOT, "scripts/lib"), path.join(ROOT, "compose/components.toml"), path.join(ROOT, "pnpm-lock.yaml")];
+
+  const names = Object.keys(cfg.components);
+  for (const [i, name] of names.entries()) {
+    const spec = cfg.components[name];
+    const out = path.join(DIST, "components", `${name}.wasm`);
+    const pkgDir = path.dirname(path.dirname(path.join(ROOT, spec.entry)));
+    // Sources a component bundles: its own package and any sibling package it imports.
+    const inputs = hashFiles([path.join(ROOT, "components"), path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
+    changed = (await cached(`component:${name}`, inputs, [out], async () => {
+      await step(`[${i + 1}/${names.length}] ${name}: bundle + componentize (${spec.engine})`, async () => {
+        const witDir = stageWit(spec.wit);
+        const js = path.join(ROOT, "build", "js", `${name}.js`);
+        await bundle(spec, js);
+        await componentize(name, spec, js, witDir, out);
+        return `${(fs.statSync(out).size / 1e6).toFixed(2)} MB`;
+      });
+    })) || changed;
+  }
+
+  for (const [name, comp] of Object.entries(cfg.compositions)) {
+    const out = path.join(DIST, `${name}.wasm`);
+    const inputs = hashFiles([path.join(ROOT, comp.file), ...comp.uses.map((u) => path.join(DIST, "components", `${u}.wasm`))], toolsKey);
+    changed = (await cached(`compose:${name}`, inputs, [out], async () => {
+      await step(`compose ${name}.wasm (wac compose ${comp.file})`, () => {
+        const deps = comp.uses.flatMap((u) => ["--dep", `keel:${u}=${path.join(DIST, "components", `${u}.wasm`)}`]);
+        run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
+        return `${(fs.statSync(out).size / 1e6).toFixed(2)} MB`;
+      });
+      await step(`check ${name}.wasm targets ${comp.targets.wit}/${comp.targets.world} (wac targets)`, () => {
+        run(tool("wac"), ["targets", "--wit", stageWit(comp.targets.wit), "--world", comp.targets.world, out]);
+      });
+    })) || changed;
+    const cwasm = path.join(DIST, `${name}.cwasm`);
+    changed = (await cached(`cwasm:${name}`, hashFiles([out], toolsKey), [cwasm], async () => {
+      await step(`precompile ${name}.cwasm (wasmtime compile)`, () => {
+        run(tool("wasmtime"), ["compile", "-o", cwasm, out]);
+        return `${(fs.statSync(cwasm).size / 1e6).toFixed(2)} MB`;
+      });
+    })) || changed;
+  }
+
+  // The Node host runs each component transpiled by jco, instantiated synchronously so a lazy
+  // component can be instantiated inside the call that first needs it.
+  for (const name of names) {
+    const wasm = path.join(DIST, "components", `${name}.wasm`);
+    const outDir = path.join(DIST, "host", name);
+    changed = (await cached(`transpile:${name}`, hashFiles([wasm]), [path.join(outDir, `${name}.js`)], async () => {
+      await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
+        const { transpile } = await import("@bytecodealliance/jco");
+        fs.rmSync(outDir, { recursive: true, force: true });
+        const { files } = await transpile(fs.readFileSync(wasm), { name, instantiation: { tag: "sync" }, noTypescript: true, quiet: true });
+        for (const [file, bytes] of Object.entries(files as Record<string, Uint8Array>)) {
+          fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
+          fs.writeFileSync(path.join(outDir, file), bytes);
+        }
+      });
+    })) || changed;
+  }
+
+  if (changed) info(`build done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  else info("build is up to date");
+}
+
+main().catch((e) => {
+  console.error(`[keel] build failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// Keel bootstrap: the one entry point behind `npm start`, `npm test` and the pnpm scripts.
+// Runs on any Node >= 18 (the machine's default Node may be 20) and installs what is missing:
+//   - a Node that can run QuickJS components (>= 24: Node 20 lacks extended-const),
+//   - pnpm and the workspace dependencies,
+//   - wasmtime and wac, built with cargo at pinned versions when no suitable one is on PATH.
+// Tools live in KEEL_TOOLS (default ~/.cache/keel/tools) so every clone on a machine shares them
+// and nothing is rebuilt once it is there.
+import { spawnSync, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
+const BIN = path.join(TOOLS, "bin");
+
+// Pinned versions; why each is pinned is in README.md § Toolchain.
+export const PINS = {
+  node: "24.21.0",
+  pnpm: "10.34.8",
+  wasmtime: { crate: "wasmtime-cli", version: "48.0.0", bin: "wasmtime", min: [48, 0],
+    // Lean feature set: what `serve`, `run` and `compile` need; a quarter of the default build.
+    args: ["--no-default-features", "--features",
+      "run,serve,compile,component-model-async,pooling-allocator,cache,parallel-compilation"] },
+  wac: { crate: "wac-cli", version: "0.10.1", bin: "wac", min: [0, 10],
+    args: ["--no-default-features", "--features", "wit"] },
+};
+
+const log = (msg) => process.stderr.write(`[keel] ${msg}\n`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: ROOT, env: childEnv(), ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+function childEnv() {
+  return { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH}`, KEEL_TOOLS: TOOLS };
+}
+
+function versionOf(bin) {
+  try {
+    const out = execFileSync(bin, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
+    const m = /(\d+)\.(\d+)\.(\d+)/.exec(out);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+  } catch {
+    return null;
+  }
+}
+
+const atLeast = (v, min) => v && (v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]));
+
+function link(target, name) {
+  fs.mkdirSync(BIN, { recursive: true });
+  const dest = path.join(BIN, name);
+  try { fs.unlinkSync(dest); } catch {}
+  fs.symlinkSync(target, dest);
+}
+
+export function ensureNode() {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 24) { link(process.execPath, "node"); return process.execPath; }
+  const dir = path.join(TOOLS, `node-${PINS.node}`);
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const bin = path.join(dir, "node_modules", pkg, "bin", "node");
+  if (!fs.existsSync(bin)) {
+    log(`installing Node ${PINS.node} (${pkg}) into ${dir} — the machine's Node ${process.version} cannot run QuickJS components`);
+    fs.mkdirSync(dir, { recursive: true });
+    const status = run("npm", ["install", "--no-audit", "--no-fund", "--prefix", dir, `${pkg}@${PINS.node}`]);
+    if (status !== 0 || !fs.existsSync(bin)) fail(`could not install ${pkg}@${PINS.node} from the npm registry`);
+  }
+  link(bin, "node");
+  return bin;
+}
+
+export function ensurePnpm(node) {
+  const dir = path.join(TOOLS, `pnpm-${PINS.pnpm}`);
+  const entry = path.join(dir, "node_modules", "pnpm", "bin", "pnpm.cjs");
+  if (!fs.existsSync(entry)) {
+    log(`installing pnpm ${PINS.pnpm} into ${dir}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const status = run("npm", ["install", "--no-audit", "--no-fund", "--prefix", dir, `pnpm@${PINS.pnpm}`]);
+    if (status !== 0 || !fs.existsSync(entry)) fail(`could not install pnpm@${PINS.pnpm}`);
+  }
+  const shim = path.join(BIN, "pnpm");
+  const text = `#!/bin/sh\nexec "${node}" "${entry}" "$@"\n`;
+  if (!fs.existsSync(shim) || fs.readFileSync(shim, "utf8") !== text) {
+    fs.mkdirSync(BIN, { recursive: true });
+    fs.writeFileSync(shim, text, { mode: 0o755 });
+  }
+}
+
+function ensureCargoTool(spec) {
+  const installed = path.join(TOOLS, "bin", spec.bin);
+  if (atLeast(versionOf(installed), spec.min)) return;
+  // NOTE: a tool already on PATH is used when its version fits; never rebuild what is there.
+  const onPath = versionOf(spec.bin);
+  if (atLeast(onPath, spec.min)) return;
+  if (!versionOf("cargo")) fail(`${spec.bin} ${spec.version} is needed and cargo is not installed: install Rust (rustup) and run again`);
+  log(`building ${spec.crate} ${spec.version} with cargo (first time on this machine; ${spec.bin === "wasmtime" ? "about 15-25 minutes on 2 cores" : "about 2 minutes"})`);
+  const t = Date.now();
+  const status = run("cargo", ["install", "--locked", "--root", TOOLS, `${spec.crate}@${spec.version}`, ...spec.args]);
+  if (status !== 0) fail(`cargo install ${spec.crate}@${spec.version} failed`);
+  log(`built ${spec.bin} in ${Math.round((Date.now() - t) / 1000)} s`);
+}
+
+export function ensureDeps() {
+  const marker = path.join(ROOT, "node_modules", ".modules.yaml");
+  const lock = path.join(ROOT, "pnpm-lock.yaml");
+  const stale = !fs.existsSync(marker) || (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs);
+  if (!stale) return;
+  log("installing workspace dependencies (pnpm install)");
+  const args = ["install", "--reporter=append-only"];
+  if (fs.existsSync(lock)) args.push("--frozen-lockfile");
+  if (run(path.join(BIN, "pnpm"), args) !== 0) fail("pnpm install failed");
+}
+
+function fail(msg) {
+  log(`error: ${msg}`);
+  process.exit(1);
+}
+
+export function setup() {
+  const node = ensureNode();
+  ensurePnpm(node);
+  ensureDeps();
+  ensureCargoTool(PINS.wac);
+  ensureCargoTool(PINS.wasmtime);
+  return node;
+}
+
+function main() {
+  const [cmd, ...rest] = process.argv.slice(2);
+  const node = setup();
+  const exec = (script, args) => process.exit(run(node, [path.join(ROOT, script), ...args]));
+  const build = () => { if (run(node, [path.join(ROOT, "scripts/build.ts"), "--if-stale"]) !== 0) fail("build failed"); };
+  switch (cmd) {
+    case "setup":
+      log("tools ready");
+      return;
+    case "start":
+      build();
+      return exec("host/src/main.ts", rest);
+    case "test":
+      build();
+      if (run(node, [path.join(ROOT, "scripts/budgets.ts")]) !== 0) fail("size budgets exceeded");
+      return process.exit(run(node, [path.join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...rest]));
+    case "exec":
+      if (!rest[0]) fail("usage: keel.mjs exec <script.ts> [args…]");
+      if (!["scripts/build.ts"].includes(rest[0]) && rest[0] !== "scripts/measure.ts" && rest[0] !== "scripts/budgets.ts") build();
+      return exec(rest[0], rest.slice(1));
+    default:
+      fail(`unknown command '${cmd ?? ""}': use setup | start | test | exec <script>`);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
