@@ -117,6 +117,24 @@ async function main(): Promise<void> {
     })) || changed;
   }
 
+  // The Node host runs each component transpiled by jco, instantiated synchronously so a lazy
+  // component can be instantiated inside the call that first needs it.
+  for (const name of names) {
+    const wasm = path.join(DIST, "components", `${name}.wasm`);
+    const outDir = path.join(DIST, "host", name);
+    changed = (await cached(`transpile:${name}`, hashFiles([wasm]), [path.join(outDir, `${name}.js`)], async () => {
+      await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
+        const { transpile } = await import("@bytecodealliance/jco");
+        fs.rmSync(outDir, { recursive: true, force: true });
+        const { files } = await transpile(fs.readFileSync(wasm), { name, instantiation: { tag: "sync" }, noTypescript: true, quiet: true });
+        for (const [file, bytes] of Object.entries(files as Record<string, Uint8Array>)) {
+          fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
+          fs.writeFileSync(path.join(outDir, file), bytes);
+        }
+      });
+    })) || changed;
+  }
+
   for (const [name, comp] of Object.entries(cfg.compositions)) {
     const out = path.join(DIST, `${name}.wasm`);
     const inputs = hashFiles([path.join(ROOT, comp.file), ...comp.uses.map((u) => path.join(DIST, "components", `${u}.wasm`))], toolsKey);
@@ -135,24 +153,6 @@ async function main(): Promise<void> {
       await step(`precompile ${name}.cwasm (wasmtime compile)`, () => {
         run(tool("wasmtime"), ["compile", "-o", cwasm, out]);
         return `${(fs.statSync(cwasm).size / 1e6).toFixed(2)} MB`;
-      });
-    })) || changed;
-  }
-
-  // The Node host runs each component transpiled by jco, instantiated synchronously so a lazy
-  // component can be instantiated inside the call that first needs it.
-  for (const name of names) {
-    const wasm = path.join(DIST, "components", `${name}.wasm`);
-    const outDir = path.join(DIST, "host", name);
-    changed = (await cached(`transpile:${name}`, hashFiles([wasm]), [path.join(outDir, `${name}.js`)], async () => {
-      await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
-        const { transpile } = await import("@bytecodealliance/jco");
-        fs.rmSync(outDir, { recursive: true, force: true });
-        const { files } = await transpile(fs.readFileSync(wasm), { name, instantiation: { tag: "sync" }, noTypescript: true, quiet: true });
-        for (const [file, bytes] of Object.entries(files as Record<string, Uint8Array>)) {
-          fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
-          fs.writeFileSync(path.join(outDir, file), bytes);
-        }
       });
     })) || changed;
   }

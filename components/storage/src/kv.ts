@@ -31,10 +31,13 @@ const KV_DIR = "kv";
 const MAX_SCAN_LIMIT = 1000;
 
 export class Kv {
-  constructor(
-    private readonly dir: Dir,
-    private readonly opts: KvOptions = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, now: () => Date.now() },
-  ) {}
+  private readonly dir: Dir;
+  private readonly opts: KvOptions;
+
+  constructor(dir: Dir, opts: KvOptions = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, now: () => Date.now() }) {
+    this.dir = dir;
+    this.opts = opts;
+  }
 
   get(key: string): Entry | null {
     const path = this.pathOf(key);

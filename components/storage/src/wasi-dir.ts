@@ -20,7 +20,11 @@ function dispose(r: unknown): void {
 }
 
 export class WasiDir implements Dir {
-  private constructor(private readonly root: Descriptor) {}
+  private readonly root: Descriptor;
+
+  private constructor(root: Descriptor) {
+    this.root = root;
+  }
 
   static open(): WasiDir {
     for (const [desc, name] of getDirectories()) {

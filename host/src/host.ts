@@ -1,0 +1,155 @@
+// The Node host: instantiates the jco-transpiled components (dist/host/<name>/), links their
+// keel imports to each other as compose/keel.wac does, gives them WASI from preview2-shim, and
+// serves the gateway's wasi:http/incoming-handler. Components listed `lazy` in edge.toml are
+// instantiated inside the first call that needs them (sync instantiation makes that possible).
+import fs from "node:fs";
+import path from "node:path";
+import * as shim from "@bytecodealliance/preview2-shim";
+import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
+import { HTTPServer } from "@bytecodealliance/preview2-shim/http";
+import type { EdgeConfig, Loading } from "./config.ts";
+import { EXPORTER, interfaceOf } from "./graph.ts";
+import { log } from "./log.ts";
+
+type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
+type Instantiate = (getCoreModule: (p: string) => WebAssembly.Module, imports: Record<string, unknown>) => Instance;
+
+const WASI: Record<string, Record<string, unknown>> = {
+  cli: shim.cli, clocks: shim.clocks, filesystem: shim.filesystem, http: shim.http,
+  io: shim.io, random: shim.random, sockets: shim.sockets,
+};
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export interface HostOptions {
+  config: EdgeConfig;
+  /** Directory served to the components as the preopen `/data`. */
+  dataDir: string;
+  /** Where `pnpm build` put the transpiled components (dist/host). */
+  componentsDir: string;
+}
+
+export class Host {
+  private readonly instances = new Map<string, Instance>();
+  private readonly modules = new Map<string, WebAssembly.Module>();
+  private readonly loading = new Set<string>();
+  private server: HTTPServer | undefined;
+
+  private readonly opts: HostOptions;
+
+  constructor(opts: HostOptions) {
+    this.opts = opts;
+    fs.mkdirSync(opts.dataDir, { recursive: true });
+    _setPreopens({ "/data": path.resolve(opts.dataDir) });
+  }
+
+  /** Names of the components instantiated so far. */
+  instantiated(): string[] {
+    return [...this.instances.keys()];
+  }
+
+  modeOf(name: string): Loading {
+    return this.opts.config.loading[name] ?? "lazy";
+  }
+
+  /** Instantiate every eager component (the gateway always: it is the entry point). */
+  async start(): Promise<void> {
+    const eager = Object.entries(this.opts.config.loading).filter(([, m]) => m === "eager").map(([n]) => n);
+    for (const name of new Set(["gateway", ...eager])) await this.load(name);
+  }
+
+  /** The instance of `name`, instantiating it now if it is not yet. Synchronous on purpose. */
+  instance(name: string): Instance {
+    const existing = this.instances.get(name);
+    if (existing) return existing;
+    if (this.loading.has(name)) throw new Error(`component ${name} imports itself through a cycle`);
+    const mod = this.modules.get(`js:${name}`) as unknown as { instantiate: Instantiate } | undefined;
+    if (!mod) throw new Error(`component ${name} is not loaded (is it in dist/host? run pnpm build)`);
+    this.loading.add(name);
+    const t = performance.now();
+    try {
+      const dir = path.join(this.opts.componentsDir, name);
+      const inst = mod.instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
+      this.instances.set(name, inst);
+      log("info", "component instantiated", { component: name, mode: this.modeOf(name), ms: +(performance.now() - t).toFixed(1) });
+      return inst;
+    } finally {
+      this.loading.delete(name);
+    }
+  }
+
+  /** Load the JS glue of a component (and of everything it may call), then maybe instantiate. */
+  async load(name: string): Promise<void> {
+    await this.loadGlue(name);
+    if (name === "gateway" || this.modeOf(name) === "eager") this.instance(name);
+  }
+
+  private async loadGlue(name: string): Promise<void> {
+    if (this.modules.has(`js:${name}`)) return;
+    const file = path.join(this.opts.componentsDir, name, `${name}.js`);
+    if (!fs.existsSync(file)) throw new Error(`component ${name}: ${file} is missing (run pnpm build)`);
+    // NOTE: import() is async, so glue for every component is loaded up front; only the
+    // instantiation (the expensive part) waits for first use.
+    this.modules.set(`js:${name}`, (await import(file)) as never);
+    for (const dep of new Set(Object.values(EXPORTER))) {
+      if (dep !== name && fs.existsSync(path.join(this.opts.componentsDir, dep, `${dep}.js`))) await this.loadGlue(dep);
+    }
+  }
+
+  private coreModule(file: string): WebAssembly.Module {
+    let m = this.modules.get(file);
+    if (!m) {
+      m = new WebAssembly.Module(fs.readFileSync(file));
+      this.modules.set(file, m);
+    }
+    return m;
+  }
+
+  private importsFor(name: string): Record<string, unknown> {
+    const cache = new Map<string, unknown>();
+    return new Proxy({}, {
+      get: (_, spec: string | symbol) => {
+        if (typeof spec !== "string") return undefined;
+        if (!cache.has(spec)) cache.set(spec, this.resolveImport(name, spec));
+        return cache.get(spec);
+      },
+    });
+  }
+
+  private resolveImport(importer: string, spec: string): unknown {
+    const iface = interfaceOf(spec);
+    const [ns, rest] = iface.split(":");
+    if (ns === "wasi") {
+      const [pkg, name] = rest.split("/");
+      const impl = WASI[pkg]?.[camel(name)];
+      if (!impl) throw new Error(`component ${importer} imports ${spec}, which the Node host does not provide`);
+      return impl;
+    }
+    const exporter = EXPORTER[iface];
+    if (!exporter) throw new Error(`component ${importer} imports ${spec}, which no Keel component exports`);
+    // Calls go through to the exporter's instance, created on the first call when it is lazy.
+    return new Proxy({}, {
+      get: (_, fn: string | symbol) => {
+        if (typeof fn !== "string") return undefined;
+        return (...args: unknown[]) => {
+          const inst = this.instance(exporter);
+          const target = inst[`${iface}@0.1.0`] ?? inst[camel(iface.split("/")[1])];
+          if (!target?.[fn]) throw new Error(`component ${exporter} does not export ${iface}#${fn}`);
+          return target[fn](...args);
+        };
+      },
+    });
+  }
+
+  /** Serve the gateway's incoming-handler on host:port. */
+  listen(port: number, hostname: string): void {
+    const gw = this.instance("gateway");
+    const handler = gw["wasi:http/incoming-handler@0.2.12"] ?? gw.incomingHandler;
+    this.server = new HTTPServer(handler as never);
+    this.server.listen(port, hostname);
+  }
+
+  close(): void {
+    this.server?.stop();
+  }
+}
