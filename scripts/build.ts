@@ -76,7 +76,7 @@ async function bundle(spec: ComponentSpec, out: string): Promise<void> {
 async function componentize(name: string, spec: ComponentSpec, js: string, witDir: string, out: string): Promise<void> {
   if (spec.engine === "qjs") {
     const { componentize } = await import("componentize-qjs");
-    const r = await componentize({ witPath: witDir, jsSource: fs.readFileSync(js, "utf8"), jsPath: js, world: spec.world, sync: true });
+    const r = await componentize({ witPath: witDir, jsSource: fs.readFileSync(js, "utf8"), jsPath: js, world: spec.world, sync: true, optSize: spec.opt_size === true });
     fs.writeFileSync(out, r.component);
   } else if (spec.engine === "sm") {
     const { componentize } = await import("@bytecodealliance/componentize-js");

@@ -14,6 +14,8 @@ export interface ComponentSpec {
   entry: string;
   wit: string;
   world: string;
+  /** qjs only: use the size-optimised QuickJS runtime. */
+  opt_size?: boolean;
 }
 
 export interface CompositionSpec {

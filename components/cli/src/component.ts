@@ -3,6 +3,7 @@
 import { getArguments } from "wasi:cli/environment@0.2.12";
 import { getStdout } from "wasi:cli/stdout@0.2.12";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { exit } from "wasi:cli/exit@0.2.12";
 import * as kv from "keel:storage/kv@0.1.0";
 import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
 import { runCommand } from "./commands.ts";
@@ -38,6 +39,7 @@ export const run = {
     const out = runCommand(getArguments().slice(1), store, text);
     writeLines(getStdout(), out.stdout);
     writeLines(getStderr(), out.stderr);
-    if (out.code !== 0) throw { tag: "err" };
+    // A failed command exits 1 (wasi:cli 0.2 has no other codes) after printing why.
+    if (out.code !== 0) exit({ tag: "err", val: undefined });
   },
 };

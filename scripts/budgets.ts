@@ -1,0 +1,55 @@
+// `pnpm budgets [--json]`: size of every built component and composition, raw and gzip,
+// against its budget in deployment/edge.toml [budgets]. Exits 1 when anything is over budget,
+// has no budget, or has not been built.
+import fs from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { DIST, ROOT, readComponentsConfig } from "./lib/project.ts";
+import { loadConfig } from "../host/src/config.ts";
+
+interface Row {
+  name: string;
+  file: string;
+  raw: number;
+  gzip: number;
+  budget_raw: number | null;
+  budget_gzip: number | null;
+  ok: boolean;
+  problem?: string;
+}
+
+const json = process.argv.includes("--json");
+const configFile = process.env.KEEL_CONFIG ?? path.join(ROOT, "deployment", "edge.toml");
+const { budgets } = loadConfig(configFile);
+const cfg = readComponentsConfig();
+const artifacts: [string, string][] = [
+  ...Object.keys(cfg.components).map((n): [string, string] => [n, path.join(DIST, "components", `${n}.wasm`)]),
+  ...Object.keys(cfg.compositions).map((n): [string, string] => [`${n}.wasm`, path.join(DIST, `${n}.wasm`)]),
+];
+
+const rows: Row[] = artifacts.map(([name, file]) => {
+  const budget = budgets[name];
+  const rel = path.relative(ROOT, file);
+  if (!fs.existsSync(file)) return { name, file: rel, raw: 0, gzip: 0, budget_raw: budget?.raw ?? null, budget_gzip: budget?.gzip ?? null, ok: false, problem: "not built (run pnpm build)" };
+  const bytes = fs.readFileSync(file);
+  const row: Row = { name, file: rel, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, budget_raw: budget?.raw ?? null, budget_gzip: budget?.gzip ?? null, ok: true };
+  if (!budget) Object.assign(row, { ok: false, problem: `no budget in ${path.relative(ROOT, configFile)} [budgets]` });
+  else if (row.raw > budget.raw || row.gzip > budget.gzip) Object.assign(row, { ok: false, problem: "over budget" });
+  return row;
+});
+
+const failed = rows.filter((r) => !r.ok);
+if (json) {
+  process.stdout.write(JSON.stringify({ ok: failed.length === 0, artifacts: rows }, null, 2) + "\n");
+} else {
+  const kb = (n: number | null) => (n === null ? "-" : `${(n / 1024).toFixed(0)} KiB`);
+  const pct = (n: number, b: number | null) => (b ? `${((100 * n) / b).toFixed(0)}%` : "-");
+  const lines = [["artifact", "raw", "budget", "use", "gzip", "budget", "use", ""]];
+  for (const r of rows) {
+    lines.push([r.name, kb(r.raw), kb(r.budget_raw), pct(r.raw, r.budget_raw), kb(r.gzip), kb(r.budget_gzip), pct(r.gzip, r.budget_gzip), r.ok ? "ok" : `FAIL: ${r.problem}`]);
+  }
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const l of lines) process.stdout.write(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd() + "\n");
+  process.stdout.write(failed.length ? `budgets: ${failed.length} of ${rows.length} artifacts failed\n` : `budgets: all ${rows.length} artifacts within budget\n`);
+}
+process.exit(failed.length ? 1 : 0);

@@ -1,0 +1,41 @@
+// `pnpm serve`: run dist/composed.wasm under `wasmtime serve`, the way an edge node does.
+//   KEEL_ADDR  listen address (default 127.0.0.1:8080)
+//   KEEL_DATA  data directory (default ./data), preopened as /data
+// Uses the precompiled dist/composed.cwasm when it is there (faster start); extra arguments
+// after `--` go to wasmtime (e.g. `-- --max-instance-reuse-count 100`).
+import fs from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { DIST, tool } from "./lib/project.ts";
+import { parseAddr } from "../host/src/addr.ts";
+
+export function serveArgs(opts: { addr: string; dataDir: string; precompiled: boolean; extra?: string[] }): string[] {
+  parseAddr(opts.addr);
+  const artifact = opts.precompiled ? path.join(DIST, "composed.cwasm") : path.join(DIST, "composed.wasm");
+  return [
+    "serve",
+    "-S", "cli",
+    "--dir", `${path.resolve(opts.dataDir)}::/data`,
+    "--addr", opts.addr,
+    ...(opts.precompiled ? ["--allow-precompiled"] : []),
+    ...(opts.extra ?? []),
+    artifact,
+  ];
+}
+
+function main(): void {
+  const addr = process.env.KEEL_ADDR ?? "127.0.0.1:8080";
+  const dataDir = process.env.KEEL_DATA ?? "data";
+  fs.mkdirSync(dataDir, { recursive: true });
+  const precompiled = fs.existsSync(path.join(DIST, "composed.cwasm"));
+  const extra = process.argv.slice(2).filter((a) => a !== "--");
+  const args = serveArgs({ addr, dataDir, precompiled, extra });
+  process.stderr.write(`[keel] ${tool("wasmtime")} ${args.join(" ")}\n`);
+  const child = spawn(tool("wasmtime"), args, { stdio: "inherit" });
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (import.meta.main) main();
