@@ -1,0 +1,115 @@
+// Start real Keel nodes for end-to-end tests: `wasmtime serve` on dist/composed.(c)wasm, or the
+// Node host, each on a free loopback port with its own data dir. Nothing here is a fake.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
+export const WASMTIME = fs.existsSync(path.join(TOOLS, "bin", "wasmtime")) ? path.join(TOOLS, "bin", "wasmtime") : "wasmtime";
+export const NODE = process.execPath;
+
+export type HostKind = "wasmtime" | "node";
+
+export interface RunningNode {
+  kind: HostKind;
+  url: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** Milliseconds from spawn to the first successful health response. */
+  coldStartMs: number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function tempDataDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `keel-${label}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** wasmtime only: run dist/composed.wasm instead of the precompiled .cwasm. */
+  plainWasm?: boolean;
+  /** wasmtime only: extra flags for `wasmtime serve`. */
+  wasmtimeArgs?: string[];
+}
+
+export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
+  const dataDir = opts.dataDir ?? tempDataDir(kind);
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const t0 = performance.now();
+  let proc: ChildProcess;
+  if (kind === "wasmtime") {
+    const artifact = opts.plainWasm ? "dist/composed.wasm" : "dist/composed.cwasm";
+    const args = ["serve", "-S", "cli", "--dir", `${dataDir}::/data`, "--addr", addr,
+      ...(opts.plainWasm ? [] : ["--allow-precompiled"]), ...(opts.wasmtimeArgs ?? []), path.join(ROOT, artifact)];
+    proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  } else {
+    proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, KEEL_ADDR: addr, KEEL_DATA: dataDir, ...opts.env },
+    });
+  }
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const url = `http://${addr}`;
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const node: RunningNode = {
+    kind, url, dataDir, proc, output: () => out, coldStartMs: 0,
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${kind} host exited with ${proc.exitCode}:\n${out}`);
+    try {
+      const r = await fetch(`${url}/_keel/health`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await node.stop("SIGKILL");
+      throw new Error(`${kind} host did not answer /_keel/health within 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  node.coldStartMs = performance.now() - t0;
+  return node;
+}
+
+/** Run the cli composition with `wasmtime run` or `jco run` on a data dir. */
+export async function runCli(runner: "wasmtime" | "jco", dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, argv, env] = runner === "wasmtime"
+    ? [WASMTIME, ["run", "--dir", `${dataDir}::/data`, path.join(ROOT, "dist/cli.wasm"), ...args], process.env]
+    : [NODE, [path.join(ROOT, "node_modules/@bytecodealliance/jco/dist/jco.js"), "run", "--jco-import", path.join(ROOT, "host/src/cli-preopens.mjs"), path.join(ROOT, "dist/cli.wasm"), ...args], { ...process.env, KEEL_DATA: dataDir }];
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, argv as string[], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.once("error", reject);
+    p.once("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
