@@ -120,6 +120,7 @@ export class Kv {
 
 function checkMatch(ifMatch: string | undefined, current: string | null): void {
   if (ifMatch === undefined) return;
+  // As in HTTP: `*` matches any current version, so it only fails when the key is absent.
   if (ifMatch === "*" ? current === null : ifMatch !== current) {
     throw storageError("version-mismatch", `expected version ${ifMatch}, found ${current ?? "none"}`);
   }

@@ -1,0 +1,123 @@
+// kv.ts run directly in Node on a real directory.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { Kv } from "../src/kv.ts";
+import { encodeUtf8, decodeUtf8 } from "../src/utf8.ts";
+import { NodeDir } from "./node-dir.ts";
+
+const text = (s: string) => encodeUtf8(s);
+
+describe("Kv", () => {
+  let dir: NodeDir;
+  let kv: Kv;
+  let clock = 1_000;
+  beforeEach(() => {
+    dir = new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-kv-")));
+    clock = 1_000;
+    kv = new Kv(dir, { maxValueBytes: 1024, now: () => clock });
+  });
+
+  it("puts and gets a value with a version", () => {
+    const v = kv.put("a", text("one"));
+    expect(kv.get("a")).toEqual({ key: "a", value: text("one"), version: v });
+    expect(kv.get("missing")).toBeNull();
+  });
+
+  it("versions grow even when the clock stands still or steps back", () => {
+    const v1 = kv.put("k", text("1"));
+    const v2 = kv.put("k", text("2"));
+    clock = 500;
+    const v3 = kv.put("k", text("3"));
+    expect([v1, v2, v3]).toEqual(["1000.0", "1000.1", "1000.2"]);
+  });
+
+  it("compare-and-set: If-Match must equal the current version; * means it exists", () => {
+    expect(() => kv.put("k", text("x"), "*")).toThrow(expect.objectContaining({ tag: "version-mismatch" }));
+    const v0 = kv.put("k", text("0"));
+    const v1 = kv.put("k", text("1"), "*");
+    expect(v1).not.toBe(v0);
+    expect(() => kv.put("k", text("x"), "999.0")).toThrow(expect.objectContaining({ tag: "version-mismatch" }));
+    kv.put("k", text("2"), v1);
+    expect(decodeUtf8(kv.get("k")!.value)).toBe("2");
+  });
+
+  it("deletes, reporting whether the key existed", () => {
+    kv.put("k", text("1"));
+    expect(kv.delete("k")).toBe(true);
+    expect(kv.delete("k")).toBe(false);
+    expect(kv.get("k")).toBeNull();
+  });
+
+  it("rejects bad keys and oversized values with typed errors", () => {
+    for (const key of ["", "a\u0000b", "tab\there", "x".repeat(513), "lone\ud800"]) {
+      expect(() => kv.put(key, text("v")), JSON.stringify(key)).toThrow(expect.objectContaining({ tag: "invalid-key" }));
+    }
+    expect(() => kv.put("big", new Uint8Array(1025))).toThrow(expect.objectContaining({ tag: "too-large" }));
+    expect(kv.get("big")).toBeNull();
+  });
+
+  it("stores long keys under a hashed name and still scans them", () => {
+    const long = "long/" + "é".repeat(200);
+    kv.put(long, text("v"));
+    kv.put("long/short", text("s"));
+    expect(kv.get(long)!.value).toEqual(text("v"));
+    expect(kv.scan("long/", undefined, 10).entries.map((e) => e.key)).toEqual(["long/short", long].sort());
+  });
+
+  it("scans in key order with a cursor", () => {
+    for (const k of ["p/3", "p/1", "p/2", "q/1"]) kv.put(k, text(k));
+    const first = kv.scan("p/", undefined, 2);
+    expect(first.entries.map((e) => e.key)).toEqual(["p/1", "p/2"]);
+    expect(first.nextCursor).toBe("p/2");
+    const rest = kv.scan("p/", first.nextCursor, 2);
+    expect(rest.entries.map((e) => e.key)).toEqual(["p/3"]);
+    expect(rest.nextCursor).toBeUndefined();
+  });
+
+  it("a corrupt file is reported for its key and the rest is still served", () => {
+    kv.put("good", text("fine"));
+    kv.put("bad", text("will be flipped"));
+    const file = path.join(dir.root, "kv", Buffer.from("bad").toString("hex"));
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    expect(() => kv.get("bad")).toThrow(expect.objectContaining({ tag: "corrupt" }));
+    expect(decodeUtf8(kv.get("good")!.value)).toBe("fine");
+    // A new write replaces the corrupt file.
+    kv.put("bad", text("rewritten"));
+    expect(decodeUtf8(kv.get("bad")!.value)).toBe("rewritten");
+  });
+
+  it("a truncated (torn) file is detected, never served", () => {
+    kv.put("torn", text("0123456789"));
+    const file = path.join(dir.root, "kv", Buffer.from("torn").toString("hex"));
+    fs.truncateSync(file, fs.statSync(file).size - 3);
+    expect(() => kv.get("torn")).toThrow(expect.objectContaining({ tag: "corrupt" }));
+  });
+
+  it("breaks a lock left by a killed writer once it is stale", () => {
+    kv.put("k", text("1"));
+    const lock = path.join(dir.root, "kv", Buffer.from("k").toString("hex") + ".lock");
+    fs.writeFileSync(lock, "");
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    kv = new Kv(dir, { maxValueBytes: 1024, now: () => Date.now() });
+    kv.put("k", text("2"));
+    expect(decodeUtf8(kv.get("k")!.value)).toBe("2");
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+});
+
+describe("utf8", () => {
+  it("matches TextEncoder/TextDecoder on mixed text", () => {
+    const s = "aé€😀\u0000z";
+    expect(encodeUtf8(s)).toEqual(new TextEncoder().encode(s));
+    expect(decodeUtf8(new TextEncoder().encode(s))).toBe(s);
+  });
+
+  it.each([[[0xc3, 0x28]], [[0xe0, 0x80, 0x80]], [[0xed, 0xa0, 0x80]], [[0xf4, 0x90, 0x80, 0x80]], [[0xff]], [[0xe2, 0x82]]])("rejects malformed %j", (bytes) => {
+    expect(() => decodeUtf8(Uint8Array.from(bytes))).toThrow();
+  });
+});

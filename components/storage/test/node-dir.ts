@@ -1,0 +1,80 @@
+// Dir on node:fs, so kv.ts runs in plain Node tests. Same contract as wasi-dir.ts.
+import fs from "node:fs";
+import path from "node:path";
+import type { Dir, FileStat } from "../src/dir.ts";
+
+export class NodeDir implements Dir {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  private p(rel: string): string {
+    return path.join(this.root, rel);
+  }
+
+  read(rel: string): Uint8Array | null {
+    try {
+      return new Uint8Array(fs.readFileSync(this.p(rel)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+  }
+
+  writeAtomic(rel: string, data: Uint8Array): void {
+    const tmp = `${this.p(rel)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const fd = fs.openSync(tmp, "wx");
+    try {
+      fs.writeSync(fd, data);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.p(rel));
+  }
+
+  createExclusive(rel: string, data: Uint8Array): boolean {
+    try {
+      fs.writeFileSync(this.p(rel), data, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+  }
+
+  remove(rel: string): boolean {
+    try {
+      fs.unlinkSync(this.p(rel));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw e;
+    }
+  }
+
+  list(rel: string): string[] {
+    try {
+      return fs.readdirSync(this.p(rel));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }
+  }
+
+  mkdirp(rel: string): void {
+    fs.mkdirSync(this.p(rel), { recursive: true });
+  }
+
+  stat(rel: string): FileStat | null {
+    try {
+      const st = fs.statSync(this.p(rel));
+      return { size: st.size, mtimeMs: st.mtimeMs };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+  }
+}
