@@ -80,7 +80,7 @@ export class Kv {
     const max = Math.max(1, Math.min(limit || 100, MAX_SCAN_LIMIT));
     const keys: { key: string; path: string }[] = [];
     for (const name of this.dir.list(KV_DIR)) {
-      if (name.startsWith(".") || name.endsWith(".lock")) continue;
+      if (name.startsWith(".") || name.endsWith(".lock") || name.endsWith(".tmp")) continue;
       const path = `${KV_DIR}/${name}`;
       let key = keyOfName(name);
       if (key === null) {
@@ -99,6 +99,20 @@ export class Kv {
     }
     const more = keys.length > entries.length && entries.length === max;
     return { entries, nextCursor: more ? entries[entries.length - 1].key : undefined };
+  }
+
+  /** Live keys and the bytes their files take. Lists the kv directory: for /_keel/resources, not the request path. */
+  usage(): { keys: number; bytes: number } {
+    let keys = 0;
+    let bytes = 0;
+    for (const name of this.dir.list(KV_DIR)) {
+      if (name.startsWith(".") || name.endsWith(".lock") || name.endsWith(".tmp")) continue;
+      const st = this.dir.stat(`${KV_DIR}/${name}`);
+      if (!st) continue;
+      keys++;
+      bytes += st.size;
+    }
+    return { keys, bytes };
   }
 
   private pathOf(key: string): string {

@@ -43,6 +43,15 @@ describe("Kv", () => {
     expect(decodeUtf8(kv.get("k")!.value)).toBe("2");
   });
 
+  it("reports usage: live keys and their bytes", () => {
+    expect(kv.usage()).toEqual({ keys: 0, bytes: 0 });
+    kv.put("a", text("1"));
+    kv.put("b", text("22"));
+    const u = kv.usage();
+    expect(u.keys).toBe(2);
+    expect(u.bytes).toBeGreaterThan(3);
+  });
+
   it("deletes, reporting whether the key existed", () => {
     kv.put("k", text("1"));
     expect(kv.delete("k")).toBe(true);
