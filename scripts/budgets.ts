@@ -19,7 +19,8 @@ interface Row {
 }
 
 const json = process.argv.includes("--json");
-const configFile = process.env.KEEL_CONFIG ?? path.join(ROOT, "deployment", "edge.toml");
+// Budgets belong to the build, not to one node: always deployment/edge.toml.
+const configFile = path.join(ROOT, "deployment", "edge.toml");
 const { budgets } = loadConfig(configFile);
 const cfg = readComponentsConfig();
 const artifacts: [string, string][] = [

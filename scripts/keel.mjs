@@ -117,6 +117,23 @@ export function ensureDeps() {
   if (run(path.join(BIN, "pnpm"), args) !== 0) fail("pnpm install failed");
 }
 
+/** vitest run, then one plain summary line (`tests: N passed, M failed`) that any CI can read. */
+function runTests(node, args) {
+  const results = path.join(ROOT, "build", "test-results.json");
+  fs.mkdirSync(path.dirname(results), { recursive: true });
+  fs.rmSync(results, { force: true });
+  const status = run(node, [path.join(ROOT, "node_modules/vitest/vitest.mjs"), "run",
+    "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...args]);
+  try {
+    const r = JSON.parse(fs.readFileSync(results, "utf8"));
+    process.stdout.write(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""}\n`);
+    if (status === 0 && r.numTotalTests === 0) { log("error: no test ran"); return 1; }
+  } catch {
+    log("no test results were written");
+  }
+  return status;
+}
+
 function fail(msg) {
   log(`error: ${msg}`);
   process.exit(1);
@@ -146,7 +163,7 @@ function main() {
     case "test":
       build();
       if (run(node, [path.join(ROOT, "scripts/budgets.ts")]) !== 0) fail("size budgets exceeded");
-      return process.exit(run(node, [path.join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...rest]));
+      return process.exit(runTests(node, rest));
     case "exec":
       if (!rest[0]) fail("usage: keel.mjs exec <script.ts> [args…]");
       if (!["scripts/build.ts"].includes(rest[0]) && rest[0] !== "scripts/measure.ts" && rest[0] !== "scripts/budgets.ts") build();

@@ -10,10 +10,14 @@ import { ROOT, tempDataDir } from "../../tests/helpers/nodes.ts";
 describe("edge.toml", () => {
   const shipped = fs.readdirSync(path.join(ROOT, "deployment")).filter((f) => f.endsWith(".toml"));
 
-  it.each(shipped)("deployment/%s loads and budgets every artifact", (file) => {
+  it.each(shipped)("deployment/%s loads, with the gateway eager", (file) => {
     const cfg = loadConfig(path.join(ROOT, "deployment", file));
     expect(cfg.node.id).toMatch(/^[A-Za-z0-9._-]+$/);
     expect(cfg.loading.gateway ?? "eager").toBe("eager");
+  });
+
+  it("deployment/edge.toml budgets every artifact", () => {
+    const cfg = loadConfig(path.join(ROOT, "deployment", "edge.toml"));
     expect(Object.keys(cfg.budgets)).toEqual(expect.arrayContaining(["storage", "gateway", "composed.wasm", "cli.wasm"]));
   });
 
