@@ -6,14 +6,18 @@
 export interface FileStat {
   size: number;
   mtimeMs: number;
+  atimeMs: number;
 }
 
 /** A data directory. Every method throws a StorageError with tag `io` on failure. */
 export interface Dir {
   /** Whole file contents, or null when it does not exist. */
   read(path: string): Uint8Array | null;
-  /** Replace a file atomically and durably: temp file, fsync, rename, fsync of the directory. */
-  writeAtomic(path: string, data: Uint8Array): void;
+  /**
+   * Replace a file atomically and durably: temp file, fsync, rename, fsync of the directory.
+   * With `durable` false (caches), the fsyncs are skipped: still atomic, not crash-durable.
+   */
+  writeAtomic(path: string, data: Uint8Array, durable?: boolean): void;
   /** Create a file only if it does not exist (O_EXCL); false when it already exists. */
   createExclusive(path: string, data: Uint8Array): boolean;
   /** Remove a file; false when it did not exist. */
@@ -24,4 +28,16 @@ export interface Dir {
   mkdirp(path: string): void;
   /** Size and mtime, or null when it does not exist. */
   stat(path: string): FileStat | null;
+  /** Up to `length` bytes from `position` (fewer at end of file); null when the file does not exist. */
+  readAt(path: string, position: number, length: number): Uint8Array | null;
+  /** Write `data` at `position` (creating the file), then fsync its data. */
+  writeAt(path: string, position: number, data: Uint8Array): void;
+  /** Cut a file to `size` bytes and fsync it. */
+  truncate(path: string, size: number): void;
+  /** Remove an empty directory; false when it did not exist. */
+  removeDir(path: string): boolean;
+  /** Set a file's access time to now (for lru eviction). */
+  touch(path: string): void;
+  /** Sleep (used to back off while another instance holds a lock). */
+  sleep(ms: number): void;
 }

@@ -4,6 +4,7 @@
 import type { Dir } from "./dir.ts";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyOfName } from "./keys.ts";
+import { encodeUtf8 } from "./utf8.ts";
 import { encodeRecord, decodeRecord } from "./record.ts";
 import { nextVersion } from "./version.ts";
 import { withLock } from "./lock.ts";
@@ -24,7 +25,19 @@ export interface KvOptions {
   maxValueBytes: number;
   /** Wall clock in ms. */
   now: () => number;
+  /** Record reads in the file's access time (lru eviction), at most once a minute per key. */
+  touchReads?: boolean;
 }
+
+/** A value file, for eviction. */
+export interface KvFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  atimeMs: number;
+}
+
+const TOUCH_EVERY_MS = 60_000;
 
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 const KV_DIR = "kv";
@@ -44,6 +57,10 @@ export class Kv {
     const stored = this.readAt(path);
     if (!stored) return null;
     if (stored.key !== key) throw storageError("corrupt", `${path}: holds key ${JSON.stringify(stored.key)}`);
+    if (this.opts.touchReads) {
+      const st = this.dir.stat(path);
+      if (st && this.opts.now() - st.atimeMs > TOUCH_EVERY_MS) this.dir.touch(path);
+    }
     return { key, value: stored.value, version: stored.version };
   }
 
@@ -80,7 +97,7 @@ export class Kv {
     const max = Math.max(1, Math.min(limit || 100, MAX_SCAN_LIMIT));
     const keys: { key: string; path: string }[] = [];
     for (const name of this.dir.list(KV_DIR)) {
-      if (name.startsWith(".") || name.endsWith(".lock") || name.endsWith(".tmp")) continue;
+      if (!isValueFile(name)) continue;
       const path = `${KV_DIR}/${name}`;
       let key = keyOfName(name);
       if (key === null) {
@@ -101,12 +118,52 @@ export class Kv {
     return { entries, nextCursor: more ? entries[entries.length - 1].key : undefined };
   }
 
+  /** Every value file with its size and times (eviction candidates). */
+  files(): KvFile[] {
+    const out: KvFile[] = [];
+    for (const name of this.dir.list(KV_DIR)) {
+      if (!isValueFile(name)) continue;
+      const path = `${KV_DIR}/${name}`;
+      const st = this.dir.stat(path);
+      if (st) out.push({ path, ...st });
+    }
+    return out;
+  }
+
+  /** Check every value file's checksum and that it holds the key its name says. */
+  verify(): string[] {
+    const problems: string[] = [];
+    for (const name of this.dir.list(KV_DIR)) {
+      if (!isValueFile(name)) continue;
+      const path = `${KV_DIR}/${name}`;
+      try {
+        const stored = this.readAt(path);
+        if (stored && fileName(encodeUtf8(stored.key)) !== name) problems.push(`${path}: holds key ${JSON.stringify(stored.key)}, which belongs in another file`);
+      } catch (e) {
+        problems.push((e as { val?: string }).val ?? String(e));
+      }
+    }
+    return problems;
+  }
+
+  /** Remove temp files and lock files older than `staleMs` (left by killed writers). */
+  removeOrphans(staleMs: number): number {
+    let freed = 0;
+    for (const name of this.dir.list(KV_DIR)) {
+      if (!name.endsWith(".tmp") && !name.endsWith(".lock")) continue;
+      const path = `${KV_DIR}/${name}`;
+      const st = this.dir.stat(path);
+      if (st && this.opts.now() - st.mtimeMs > staleMs && this.dir.remove(path)) freed += st.size;
+    }
+    return freed;
+  }
+
   /** Live keys and the bytes their files take. Lists the kv directory: for /_keel/resources, not the request path. */
   usage(): { keys: number; bytes: number } {
     let keys = 0;
     let bytes = 0;
     for (const name of this.dir.list(KV_DIR)) {
-      if (name.startsWith(".") || name.endsWith(".lock") || name.endsWith(".tmp")) continue;
+      if (!isValueFile(name)) continue;
       const st = this.dir.stat(`${KV_DIR}/${name}`);
       if (!st) continue;
       keys++;
@@ -130,6 +187,11 @@ export class Kv {
       throw e;
     }
   }
+}
+
+/** Value files are named by hex or `~`+hash; everything else in kv/ is a temp or lock file. */
+function isValueFile(name: string): boolean {
+  return /^(~?[0-9a-f]+)$/.test(name);
 }
 
 function checkMatch(ifMatch: string | undefined, current: string | null): void {

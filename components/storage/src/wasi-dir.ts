@@ -1,6 +1,7 @@
 // Dir on wasi:filesystem: the data directory is the preopen named `/data`
 // (`wasmtime serve --dir <data>::/data`, or the Node host's preopen).
 import { getDirectories } from "wasi:filesystem/preopens@0.2.12";
+import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import type { Descriptor } from "wasi:filesystem/types@0.2.12";
 import type { Dir, FileStat } from "./dir.ts";
 import { storageError } from "./errors.ts";
@@ -62,16 +63,16 @@ export class WasiDir implements Dir {
     }
   }
 
-  writeAtomic(path: string, data: Uint8Array): void {
+  writeAtomic(path: string, data: Uint8Array, durable = true): void {
     const tmp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
-    this.writeFile(tmp, data, { create: true, exclusive: true });
+    this.writeFile(tmp, data, { create: true, exclusive: true }, durable);
     try {
       this.root.renameAt(tmp, this.root, path);
     } catch (e) {
       this.remove(tmp);
       throw storageError("io", `rename ${tmp} -> ${path}: ${code(e)}`);
     }
-    this.syncDirOf(path);
+    if (durable) this.syncDirOf(path);
   }
 
   createExclusive(path: string, data: Uint8Array): boolean {
@@ -128,15 +129,104 @@ export class WasiDir implements Dir {
   stat(path: string): FileStat | null {
     try {
       const st = this.root.statAt(NOFOLLOW, path);
-      const t = st.dataModificationTimestamp;
-      return { size: Number(st.size), mtimeMs: t ? Number(t.seconds) * 1000 + Math.floor(t.nanoseconds / 1e6) : 0 };
+      const ms = (t: { seconds: number | bigint; nanoseconds: number } | undefined | null) =>
+        t ? Number(t.seconds) * 1000 + Math.floor(t.nanoseconds / 1e6) : 0;
+      return { size: Number(st.size), mtimeMs: ms(st.dataModificationTimestamp), atimeMs: ms(st.dataAccessTimestamp) };
     } catch (e) {
       if (code(e) === "no-entry") return null;
       throw storageError("io", `stat ${path}: ${code(e)}`);
     }
   }
 
-  private writeFile(path: string, data: Uint8Array, open: { create: boolean; exclusive: boolean }): void {
+  readAt(path: string, position: number, length: number): Uint8Array | null {
+    let fd: Descriptor;
+    try {
+      fd = this.root.openAt(NOFOLLOW, path, {}, { read: true });
+    } catch (e) {
+      if (code(e) === "no-entry") return null;
+      throw storageError("io", `open ${path}: ${code(e)}`);
+    }
+    try {
+      const chunks: Uint8Array[] = [];
+      let got = 0;
+      while (got < length) {
+        const [bytes, eof] = fd.read(length - got, position + got) as [Uint8Array, boolean];
+        if (bytes.length) chunks.push(bytes);
+        got += bytes.length;
+        if (eof || bytes.length === 0) break;
+      }
+      if (chunks.length === 1) return chunks[0];
+      const out = new Uint8Array(got);
+      let o = 0;
+      for (const c of chunks) { out.set(c, o); o += c.length; }
+      return out;
+    } catch (e) {
+      throw storageError("io", `read ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
+  writeAt(path: string, position: number, data: Uint8Array): void {
+    let fd: Descriptor;
+    try {
+      fd = this.root.openAt(NOFOLLOW, path, { create: true }, { write: true });
+    } catch (e) {
+      throw storageError("io", `open ${path}: ${code(e)}`);
+    }
+    try {
+      let off = 0;
+      while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
+      fd.syncData();
+    } catch (e) {
+      throw storageError("io", `write ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
+  truncate(path: string, size: number): void {
+    let fd: Descriptor;
+    try {
+      fd = this.root.openAt(NOFOLLOW, path, {}, { write: true });
+    } catch (e) {
+      throw storageError("io", `open ${path}: ${code(e)}`);
+    }
+    try {
+      fd.setSize(size);
+      fd.syncData();
+    } catch (e) {
+      throw storageError("io", `truncate ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
+  removeDir(path: string): boolean {
+    try {
+      this.root.removeDirectoryAt(path);
+      return true;
+    } catch (e) {
+      if (code(e) === "no-entry") return false;
+      throw storageError("io", `rmdir ${path}: ${code(e)}`);
+    }
+  }
+
+  touch(path: string): void {
+    try {
+      this.root.setTimesAt(NOFOLLOW, path, { tag: "now" }, { tag: "no-change" });
+    } catch {
+      // Access times only steer lru eviction; a failed touch must not fail a read.
+    }
+  }
+
+  sleep(ms: number): void {
+    // QuickJS passes u64 as a plain number.
+    const p = subscribeDuration(Math.max(1, Math.round(ms * 1e6)) as never);
+    try { p.block(); } finally { dispose(p); }
+  }
+
+  private writeFile(path: string, data: Uint8Array, open: { create: boolean; exclusive: boolean }, durable = true): void {
     let fd: Descriptor;
     try {
       fd = this.root.openAt(NOFOLLOW, path, { ...open, truncate: true }, { write: true });
@@ -146,7 +236,7 @@ export class WasiDir implements Dir {
     try {
       let off = 0;
       while (off < data.length) off += Number(fd.write(data.subarray(off), off));
-      fd.syncData();
+      if (durable) fd.syncData();
     } catch (e) {
       throw storageError("io", `write ${path}: ${code(e)}`);
     } finally {

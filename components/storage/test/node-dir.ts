@@ -23,12 +23,12 @@ export class NodeDir implements Dir {
     }
   }
 
-  writeAtomic(rel: string, data: Uint8Array): void {
+  writeAtomic(rel: string, data: Uint8Array, durable = true): void {
     const tmp = `${this.p(rel)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const fd = fs.openSync(tmp, "wx");
     try {
       fs.writeSync(fd, data);
-      fs.fdatasyncSync(fd);
+      if (durable) fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -71,10 +71,64 @@ export class NodeDir implements Dir {
   stat(rel: string): FileStat | null {
     try {
       const st = fs.statSync(this.p(rel));
-      return { size: st.size, mtimeMs: st.mtimeMs };
+      return { size: st.size, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw e;
     }
+  }
+
+  readAt(rel: string, position: number, length: number): Uint8Array | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.p(rel), "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+    try {
+      const buf = Buffer.alloc(length);
+      const n = fs.readSync(fd, buf, 0, length, position);
+      return new Uint8Array(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  writeAt(rel: string, position: number, data: Uint8Array): void {
+    const fd = fs.openSync(this.p(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT);
+    try {
+      fs.writeSync(fd, data, 0, data.length, position);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  truncate(rel: string, size: number): void {
+    fs.truncateSync(this.p(rel), size);
+  }
+
+  removeDir(rel: string): boolean {
+    try {
+      fs.rmdirSync(this.p(rel));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw e;
+    }
+  }
+
+  touch(rel: string): void {
+    const now = new Date();
+    try {
+      fs.utimesSync(this.p(rel), now, fs.statSync(this.p(rel)).mtime);
+    } catch {
+      // as in wasi-dir: never fails a read
+    }
+  }
+
+  sleep(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   }
 }

@@ -1,0 +1,41 @@
+// Durable counters for rare storage events (evictions, compactions, refused writes), shared by
+// every instance on the data dir: one file per counter under `metrics/`, bumped under a lock.
+// Not for per-request counts: each bump is a locked read and an fsynced write.
+import type { Dir } from "./dir.ts";
+import { withLock } from "./lock.ts";
+import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
+
+const DIR = "metrics";
+const NAME = /^[a-z_][a-z0-9_]{0,99}$/;
+
+export class Counters {
+  private readonly dir: Dir;
+  private readonly now: () => number;
+
+  constructor(dir: Dir, now: () => number) {
+    this.dir = dir;
+    this.now = now;
+  }
+
+  add(name: string, n: number): void {
+    if (!NAME.test(name) || !(n > 0)) return;
+    this.dir.mkdirp(DIR);
+    withLock(this.dir, `${DIR}/${name}`, this.now, () => {
+      this.dir.writeAtomic(`${DIR}/${name}`, encodeUtf8(String(this.get(name) + n)));
+    });
+  }
+
+  get(name: string): number {
+    const raw = this.dir.read(`${DIR}/${name}`);
+    const v = raw ? Number(decodeUtf8(raw)) : 0;
+    return Number.isFinite(v) ? v : 0;
+  }
+
+  all(): { name: string; value: number }[] {
+    return this.dir
+      .list(DIR)
+      .filter((n) => NAME.test(n))
+      .sort()
+      .map((name) => ({ name, value: this.get(name) }));
+  }
+}

@@ -1,0 +1,54 @@
+// Storage settings from edge.toml's [storage] (the hosts pass the parsed config to every
+// component as JSON in the KEEL_NODE_CONFIG environment variable). Missing or bad values fall
+// back to defaults here; the host reports bad config files before anything starts.
+
+export type Eviction = "oldest" | "priority" | "lru" | "compact";
+
+export interface StorageSettings {
+  /** Limit for all data in bytes; 0 = unlimited. */
+  maxBytes: number;
+  maxValueBytes: number;
+  eviction: Eviction;
+  /** Topic priorities for `priority` eviction: lower goes first; unlisted topics are 0. */
+  priorities: Record<string, number>;
+  /** Topics whose unsynced records must not be evicted silently. */
+  syncedTopics: string[];
+  retention: { maxAgeSeconds: number; maxBytesPerTopic: number };
+  segmentBytes: number;
+}
+
+export const DEFAULT_SETTINGS: StorageSettings = {
+  maxBytes: 0,
+  maxValueBytes: 1024 * 1024,
+  eviction: "oldest",
+  priorities: {},
+  syncedTopics: [],
+  retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 },
+  segmentBytes: 1024 * 1024,
+};
+
+const num = (v: unknown, d: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? Math.floor(v) : d;
+
+export function settingsFrom(config: unknown): StorageSettings {
+  const c = (config ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const s = c.storage ?? {};
+  const retention = (s.retention ?? {}) as Record<string, unknown>;
+  const priorities: Record<string, number> = {};
+  for (const [k, v] of Object.entries((s.priority ?? {}) as Record<string, unknown>)) if (typeof v === "number") priorities[k] = v;
+  const eviction = ["oldest", "priority", "lru", "compact"].includes(s.eviction as string) ? (s.eviction as Eviction) : "oldest";
+  const sync = (c.sync ?? {}) as Record<string, unknown>;
+  const syncedTopics = Array.isArray(sync.topics) ? (sync.topics as unknown[]).filter((t): t is string => typeof t === "string") : [];
+  return {
+    maxBytes: num(s.max_bytes, DEFAULT_SETTINGS.maxBytes),
+    maxValueBytes: num(s.max_value_bytes, DEFAULT_SETTINGS.maxValueBytes, 1, 64 * 1024 * 1024),
+    eviction,
+    priorities,
+    syncedTopics,
+    retention: {
+      maxAgeSeconds: num(retention.max_age_seconds, 0),
+      maxBytesPerTopic: num(retention.max_bytes_per_topic, 0),
+    },
+    segmentBytes: num(s.segment_bytes, DEFAULT_SETTINGS.segmentBytes, 4096, 256 * 1024 * 1024),
+  };
+}

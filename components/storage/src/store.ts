@@ -1,0 +1,226 @@
+// The whole data dir: KV + topic logs, usage against [storage] limits, eviction, verify and
+// compaction. Limits are enforced on every write from a usage figure recounted at most once a
+// second (shared through `state/usage`), so the limit is soft by what one second of writes adds.
+import type { Dir } from "./dir.ts";
+import { storageError } from "./errors.ts";
+import { Kv } from "./kv.ts";
+import { TopicLog } from "./log.ts";
+import { withLock, STALE_MS } from "./lock.ts";
+import { Counters } from "./counters.ts";
+import type { StorageSettings } from "./settings.ts";
+import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
+
+export interface Usage {
+  usedBytes: number;
+  maxBytes: number;
+  keys: number;
+  topics: number;
+  kvBytes: number;
+  logBytes: number;
+}
+
+/** Where a storage event is reported (stderr of the component, a test's array, …). */
+export type LogSink = (line: Record<string, unknown>) => void;
+
+const USAGE_FILE = "state/usage";
+const USAGE_TTL_MS = 1000;
+/** Evict down to this share of max_bytes, so eviction does not run on every write. */
+const EVICT_TO = 0.9;
+
+interface Candidate {
+  kind: "kv" | "segment";
+  path: string;
+  size: number;
+  mtimeMs: number;
+  atimeMs: number;
+  priority: number;
+  topic?: string;
+}
+
+export class Store {
+  readonly kv: Kv;
+  readonly log: TopicLog;
+  readonly counters: Counters;
+  private readonly dir: Dir;
+  private readonly settings: StorageSettings;
+  private readonly now: () => number;
+  private readonly sink: LogSink;
+
+  constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}) {
+    this.dir = dir;
+    this.settings = settings;
+    this.now = now;
+    this.sink = sink;
+    this.counters = new Counters(dir, now);
+    this.kv = new Kv(dir, { maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru" });
+    this.log = new TopicLog(dir, settings, now);
+  }
+
+  put(key: string, value: Uint8Array, ifMatch?: string): string {
+    const size = value.length + key.length + 64;
+    this.ensureRoom(size);
+    const v = this.kv.put(key, value, ifMatch);
+    this.charge(size);
+    return v;
+  }
+
+  append(topic: string, payloads: Uint8Array[]): number[] {
+    const size = payloads.reduce((a, p) => a + p.length + 4, 36);
+    this.ensureRoom(size);
+    const offsets = this.log.append(topic, payloads);
+    this.charge(size);
+    return offsets;
+  }
+
+  /**
+   * Add a write to the cached usage so writes between recounts are seen. Best effort: two
+   * instances charging at once may lose one charge until the next recount (within a second).
+   */
+  private charge(bytes: number): void {
+    if (!this.settings.maxBytes) return;
+    const raw = this.dir.read(USAGE_FILE);
+    if (!raw) return;
+    try {
+      const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number };
+      this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes: u.bytes + bytes, at: u.at })), false);
+    } catch {
+      // recounted on the next check
+    }
+  }
+
+  /** Exact usage: lists the data dir. For /_keel/resources and the limit check's recount. */
+  usage(): Usage {
+    const kv = this.kv.usage();
+    let logBytes = 0;
+    const topics = this.log.topics();
+    for (const t of topics) for (const s of this.log.segments(t)) logBytes += s.size;
+    return { usedBytes: kv.bytes + logBytes, maxBytes: this.settings.maxBytes, keys: kv.keys, topics: topics.length, kvBytes: kv.bytes, logBytes };
+  }
+
+  /** Refuse or make room for `incoming` bytes under max_bytes, per the eviction policy. */
+  ensureRoom(incoming: number): void {
+    const max = this.settings.maxBytes;
+    if (!max) return;
+    let used = this.cachedUsage();
+    if (used + incoming <= max) return;
+    // NOTE: one evictor at a time across instances; the others wait, then re-read usage.
+    withLock(this.dir, "state/evict", this.now, () => {
+      used = this.recount();
+      if (used + incoming <= max) return;
+      if (this.settings.eviction === "compact") {
+        this.compact();
+        used = this.recount();
+      } else {
+        used = this.evict(used, Math.floor(max * EVICT_TO) - incoming);
+      }
+    });
+    if (used + incoming > max) {
+      this.counters.add("keel_storage_writes_refused_full_total", 1);
+      throw storageError("full", `storage is at ${used} of ${max} bytes and eviction (${this.settings.eviction}) cannot free ${incoming} more`);
+    }
+  }
+
+  /** Check every checksum in the data dir; one line per problem. */
+  verify(): string[] {
+    const problems = this.kv.verify();
+    for (const t of this.log.topics()) problems.push(...this.log.verify(t));
+    return problems;
+  }
+
+  /**
+   * Reclaim dead space: temp files and locks left by killed writers, torn log tails, and
+   * segments past retention. Crash-safe (each step is one unlink or an idempotent truncate)
+   * and takes no lock readers wait on.
+   */
+  compact(): number {
+    let freed = this.kv.removeOrphans(STALE_MS);
+    for (const t of this.log.topics()) {
+      freed += this.log.applyRetention(t);
+      freed += this.log.repairTail(t);
+    }
+    this.counters.add("keel_storage_compactions_total", 1);
+    this.counters.add("keel_storage_compacted_bytes_total", freed);
+    return freed;
+  }
+
+  private cachedUsage(): number {
+    const raw = this.dir.read(USAGE_FILE);
+    if (raw) {
+      try {
+        const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number };
+        if (this.now() - u.at < USAGE_TTL_MS && this.now() >= u.at) return u.bytes;
+      } catch {
+        // a damaged cache is just recounted
+      }
+    }
+    return this.recount();
+  }
+
+  private recount(): number {
+    const bytes = this.usage().usedBytes;
+    this.dir.mkdirp("state");
+    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes, at: this.now() })), false);
+    return bytes;
+  }
+
+  private candidates(): Candidate[] {
+    const out: Candidate[] = [];
+    const prio = this.settings.priorities;
+    for (const f of this.kv.files()) out.push({ kind: "kv", ...f, priority: prio.kv ?? 0 });
+    for (const topic of this.log.topics()) {
+      const segs = this.log.segments(topic);
+      // The newest segment takes appends; it is never evicted.
+      for (const s of segs.slice(0, -1)) {
+        const path = `logs/${topic}/${s.name}`;
+        const st = this.dir.stat(path);
+        if (st) out.push({ kind: "segment", path, size: s.size, mtimeMs: st.mtimeMs, atimeMs: st.mtimeMs, priority: prio[topic] ?? 0, topic });
+      }
+    }
+    const policy = this.settings.eviction;
+    const age = (c: Candidate) => (policy === "lru" ? c.atimeMs : c.mtimeMs);
+    out.sort((a, b) => (policy === "priority" && a.priority !== b.priority ? a.priority - b.priority : age(a) - age(b)));
+    return out;
+  }
+
+  private evict(used: number, target: number): number {
+    let evictedKeys = 0;
+    for (const c of this.candidates()) {
+      if (used <= target) break;
+      if (c.kind === "segment") {
+        const topic = c.topic!;
+        const segs = this.log.segments(topic);
+        const i = segs.findIndex((s) => `logs/${topic}/${s.name}` === c.path);
+        if (i < 0 || i === segs.length - 1) continue;
+        const last = segs[i + 1].base - 1;
+        if (this.settings.syncedTopics.includes(topic)) {
+          const cursor = this.syncCursor(topic);
+          if (last > cursor) {
+            const unsynced = last - Math.max(cursor, segs[i].base - 1);
+            this.counters.add("keel_storage_evicted_unsynced_records_total", unsynced);
+            this.sink({ level: "warn", msg: "evicted unsynced records", topic, from: Math.max(cursor + 1, segs[i].base), to: last, records: unsynced });
+          }
+        }
+        this.dir.remove(c.path);
+        this.counters.add("keel_storage_evicted_segments_total", 1);
+      } else {
+        if (!this.dir.remove(c.path)) continue;
+        evictedKeys++;
+      }
+      this.counters.add("keel_storage_evicted_bytes_total", c.size);
+      used -= c.size;
+    }
+    if (evictedKeys) {
+      this.counters.add("keel_storage_evicted_keys_total", evictedKeys);
+      this.sink({ level: "info", msg: "evicted keys", keys: evictedKeys, policy: this.settings.eviction });
+    }
+    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes: Math.max(0, used), at: this.now() })), false);
+    return used;
+  }
+
+  /** Highest offset of `topic` the sync component has had acknowledged; -1 when none. */
+  private syncCursor(topic: string): number {
+    const raw = this.dir.read(`sync/cursors/${topic}`);
+    const n = raw ? Number(decodeUtf8(raw)) : -1;
+    return Number.isFinite(n) ? n : -1;
+  }
+}
