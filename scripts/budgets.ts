@@ -19,6 +19,8 @@ interface Row {
 }
 
 const json = process.argv.includes("--json");
+// --suggest: print [budgets] lines 5% above what is measured now (then a 10% growth fails).
+const suggest = process.argv.includes("--suggest");
 // Budgets belong to the build, not to one node: always deployment/edge.toml.
 const configFile = path.join(ROOT, "deployment", "edge.toml");
 const { budgets } = loadConfig(configFile);
@@ -40,6 +42,14 @@ const rows: Row[] = artifacts.map(([name, file]) => {
 });
 
 const failed = rows.filter((r) => !r.ok);
+if (suggest) {
+  const up = (n: number) => Math.ceil((n * 1.05) / 1024) * 1024;
+  for (const r of rows) {
+    const key = r.name.includes(".") ? `"${r.name}"` : r.name;
+    process.stdout.write(`${key.padEnd(15)} = { raw = ${String(up(r.raw)).padStart(8)}, gzip = ${String(up(r.gzip)).padStart(7)} }  # measured ${r.raw} / ${r.gzip}\n`);
+  }
+  process.exit(0);
+}
 if (json) {
   process.stdout.write(JSON.stringify({ ok: failed.length === 0, artifacts: rows }, null, 2) + "\n");
 } else {

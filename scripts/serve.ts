@@ -8,15 +8,22 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { DIST, tool } from "./lib/project.ts";
 import { parseAddr } from "../host/src/addr.ts";
+import { componentEnv, loadConfig } from "../host/src/config.ts";
+import { ROOT } from "./lib/project.ts";
 
-export function serveArgs(opts: { addr: string; dataDir: string; precompiled: boolean; extra?: string[] }): string[] {
+export const DEFAULT_CONFIG = path.join(ROOT, "deployment", "edge.toml");
+
+/** The `wasmtime serve` arguments for a node: the one place both `pnpm serve` and the tests get them. */
+export function serveArgs(opts: { addr: string; dataDir: string; precompiled: boolean; configFile?: string; extra?: string[] }): string[] {
   parseAddr(opts.addr);
+  const env = componentEnv(loadConfig(opts.configFile ?? DEFAULT_CONFIG));
   const artifact = opts.precompiled ? path.join(DIST, "composed.cwasm") : path.join(DIST, "composed.wasm");
   return [
     "serve",
     "-S", "cli",
     "--dir", `${path.resolve(opts.dataDir)}::/data`,
     "--addr", opts.addr,
+    ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
     ...(opts.precompiled ? ["--allow-precompiled"] : []),
     ...(opts.extra ?? []),
     artifact,
@@ -29,7 +36,7 @@ function main(): void {
   fs.mkdirSync(dataDir, { recursive: true });
   const precompiled = fs.existsSync(path.join(DIST, "composed.cwasm"));
   const extra = process.argv.slice(2).filter((a) => a !== "--");
-  const args = serveArgs({ addr, dataDir, precompiled, extra });
+  const args = serveArgs({ addr, dataDir, precompiled, extra, configFile: process.env.KEEL_CONFIG });
   process.stderr.write(`[keel] ${tool("wasmtime")} ${args.join(" ")}\n`);
   const child = spawn(tool("wasmtime"), args, { stdio: "inherit" });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);

@@ -69,3 +69,11 @@ export function parseConfig(text: string, file = "edge.toml"): EdgeConfig {
   }
   return { node: { id, role, location }, loading, budgets, raw };
 }
+
+/**
+ * The environment every component gets: the parsed config as JSON, and nothing else of the
+ * host's environment (components must not see unrelated secrets).
+ */
+export function componentEnv(config: EdgeConfig): Record<string, string> {
+  return { KEEL_NODE_CONFIG: JSON.stringify(config.raw) };
+}

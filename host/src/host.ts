@@ -6,8 +6,9 @@ import fs from "node:fs";
 import path from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
 import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
+import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
 import { HTTPServer } from "@bytecodealliance/preview2-shim/http";
-import type { EdgeConfig, Loading } from "./config.ts";
+import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { log } from "./log.ts";
 
@@ -41,6 +42,7 @@ export class Host {
     this.opts = opts;
     fs.mkdirSync(opts.dataDir, { recursive: true });
     _setPreopens({ "/data": path.resolve(opts.dataDir) });
+    _setEnv(componentEnv(opts.config));
   }
 
   /** Names of the components instantiated so far. */

@@ -6,6 +6,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { serveArgs } from "../../scripts/serve.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
@@ -56,9 +57,7 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   const t0 = performance.now();
   let proc: ChildProcess;
   if (kind === "wasmtime") {
-    const artifact = opts.plainWasm ? "dist/composed.wasm" : "dist/composed.cwasm";
-    const args = ["serve", "-S", "cli", "--dir", `${dataDir}::/data`, "--addr", addr,
-      ...(opts.plainWasm ? [] : ["--allow-precompiled"]), ...(opts.wasmtimeArgs ?? []), path.join(ROOT, artifact)];
+    const args = serveArgs({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   } else {
     proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {

@@ -4,6 +4,7 @@ import { Fields, OutgoingBody, OutgoingResponse, ResponseOutparam } from "wasi:h
 import type { IncomingRequest } from "wasi:http/types@0.2.12";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as admin from "keel:storage/admin@0.1.0";
+import * as topicLog from "keel:storage/log@0.1.0";
 import * as verifier from "keel:auth/verifier@0.1.0";
 import * as limiter from "keel:rate-limit/limiter@0.1.0";
 import { handle, MAX_BODY_BYTES, type Services } from "./router.ts";
@@ -16,11 +17,20 @@ const services: Services = {
     delete: (key, ifMatch) => kv.delete(key, ifMatch),
     scan: (prefix, cursor, limit) => kv.scan(prefix, cursor, limit),
   },
+  log: {
+    append: (topic, payloads) => topicLog.append(topic, payloads).map(Number),
+    read: (topic, from, max) => topicLog.read(topic, BigInt(from), max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
+    topics: () => topicLog.topics(),
+  },
   admin: {
     usage: () => {
       const u = admin.usage();
-      return { usedBytes: Number(u.usedBytes), maxBytes: Number(u.maxBytes), keys: Number(u.keys), topics: u.topics };
+      return {
+        usedBytes: Number(u.usedBytes), maxBytes: Number(u.maxBytes), keys: Number(u.keys), topics: u.topics,
+        kvBytes: Number(u.kvBytes), logBytes: Number(u.logBytes), maxValueBytes: Number(u.maxValueBytes), eviction: u.eviction,
+      };
     },
+    counters: () => admin.counters().map((c) => ({ name: c.name, value: Number(c.value) })),
   },
   verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization, BigInt(nowMs)) },
   limiter: { check: (cls, key, nowMs) => limiter.check(cls, key, BigInt(nowMs)) },

@@ -2,7 +2,7 @@
 // in the composed component and under the Node host.
 import type { Request, Response } from "./http-types.ts";
 import { errorResponse, fromThrown, jsonResponse } from "./errors.ts";
-import { decodeText, toBase64 } from "./text.ts";
+import { decodeText, encodeText, toBase64, fromBase64 } from "./text.ts";
 
 export type { Request, Response } from "./http-types.ts";
 
@@ -20,7 +20,15 @@ export interface Services {
     delete(key: string, ifMatch: string | undefined): boolean;
     scan(prefix: string, cursor: string | undefined, limit: number): { entries: Entry[]; nextCursor?: string | null };
   };
-  admin: { usage(): { usedBytes: number; maxBytes: number; keys: number; topics: number } };
+  log: {
+    append(topic: string, payloads: Uint8Array[]): number[];
+    read(topic: string, from: number, max: number): { offset: number; timestampMs: number; payload: Uint8Array }[];
+    topics(): string[];
+  };
+  admin: {
+    usage(): Usage;
+    counters(): { name: string; value: number }[];
+  };
   verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): { subject: string } };
   limiter: {
     check(routeClass: RouteClass, key: string, nowMs: number): {
@@ -30,12 +38,24 @@ export interface Services {
   nowMs(): number;
 }
 
+export interface Usage {
+  usedBytes: number;
+  maxBytes: number;
+  keys: number;
+  topics: number;
+  kvBytes: number;
+  logBytes: number;
+  maxValueBytes: number;
+  eviction: string;
+}
+
 /** Route classes: what auth scopes and rate-limit rules are keyed on. */
 export type RouteClass = "read" | "write" | "admin" | "sync" | "mesh" | "health";
 
 export const KEEL_VERSION = "0.1.0";
-/** Largest request body the gateway reads (the storage value limit). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest request body the gateway reads: a topic batch; KV values are limited by storage. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const MAX_BATCH_RECORDS = 10_000;
 const MAX_PATH_BYTES = 4096;
 
 export function handle(req: Request, svc: Services): Response {
@@ -62,7 +82,37 @@ function route(req: Request, svc: Services): Response {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const denied = guard(req, svc, "admin");
     if (denied) return denied;
-    return jsonResponse(200, svc.admin.usage());
+    const u = svc.admin.usage();
+    return jsonResponse(200, {
+      used_bytes: u.usedBytes, max_bytes: u.maxBytes, keys: u.keys, topics: u.topics,
+      kv_bytes: u.kvBytes, log_bytes: u.logBytes, max_value_bytes: u.maxValueBytes, eviction: u.eviction,
+      used_ratio: u.maxBytes ? +(u.usedBytes / u.maxBytes).toFixed(4) : null,
+    });
+  }
+
+  if (path === "/_keel/metrics") {
+    if (req.method !== "GET") return methodNotAllowed("GET");
+    const denied = guard(req, svc, "admin");
+    if (denied) return denied;
+    return { status: 200, headers: [["content-type", "text/plain; version=0.0.4"]], body: encodeText(metricsText(svc)) };
+  }
+
+  if (path === "/v1/topics") {
+    if (req.method !== "GET") return methodNotAllowed("GET");
+    const denied = guard(req, svc, "read");
+    if (denied) return denied;
+    return jsonResponse(200, { topics: svc.log.topics() });
+  }
+
+  const topicMatch = /^\/v1\/topics\/([^/]+)\/records$/.exec(path);
+  if (topicMatch) {
+    let topic: string;
+    try {
+      topic = decodeURIComponent(topicMatch[1]);
+    } catch {
+      return errorResponse(400, "invalid_key", "topic is not valid percent-encoded UTF-8");
+    }
+    return topicRoute(req, svc, topic, query);
   }
 
   if (path === "/v1/kv") {
@@ -89,7 +139,7 @@ function route(req: Request, svc: Services): Response {
     return kvRoute(req, svc, key);
   }
 
-  if (path.startsWith("/v1/topics/") || path.startsWith("/_keel/sync/") || path.startsWith("/_keel/mesh/") || path === "/_keel/metrics") {
+  if (path.startsWith("/_keel/sync/") || path.startsWith("/_keel/mesh/")) {
     return errorResponse(501, "not_implemented", `${path} is not available in this build yet`);
   }
 
@@ -130,6 +180,83 @@ function kvRoute(req: Request, svc: Services, key: string): Response {
     default:
       return methodNotAllowed("GET, HEAD, PUT, DELETE");
   }
+}
+
+function topicRoute(req: Request, svc: Services, topic: string, query: Map<string, string>): Response {
+  if (req.method === "POST") {
+    const denied = guard(req, svc, "write");
+    if (denied) return denied;
+    if (req.body === null) return errorResponse(413, "too_large", `body is larger than ${MAX_BODY_BYTES} bytes`);
+    const payloads = parseBatch(req);
+    if ("error" in payloads) return payloads.error;
+    const offsets = svc.log.append(topic, payloads.records);
+    return jsonResponse(200, { topic, offsets });
+  }
+  if (req.method === "GET") {
+    const denied = guard(req, svc, "read");
+    if (denied) return denied;
+    const from = query.get("from") === undefined ? 0 : Number(query.get("from"));
+    const max = query.get("max") === undefined ? 100 : Number(query.get("max"));
+    if (!Number.isSafeInteger(from) || from < 0) return errorResponse(400, "bad_offset", "from must be a whole number ≥ 0");
+    if (!Number.isInteger(max) || max < 1 || max > 1000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 1000");
+    const records = svc.log.read(topic, from, max);
+    return jsonResponse(200, {
+      topic,
+      records: records.map((r) => ({ offset: r.offset, timestamp_ms: r.timestampMs, value: textOrNull(r.payload), value_base64: toBase64(r.payload) })),
+      next: records.length ? records[records.length - 1].offset + 1 : from,
+    });
+  }
+  return methodNotAllowed("GET, POST");
+}
+
+/**
+ * A batch body: JSON `{"records": [...]}` where each record is a string (stored as UTF-8) or
+ * `{"base64": "..."}`; any other content type is one record of raw bytes.
+ */
+function parseBatch(req: Request): { records: Uint8Array[] } | { error: Response } {
+  const body = req.body ?? new Uint8Array(0);
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") return { records: [body] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(decodeText(body));
+  } catch {
+    return { error: errorResponse(400, "bad_json", "body is not valid JSON") };
+  }
+  const list = (doc as { records?: unknown })?.records;
+  if (!Array.isArray(list)) return { error: errorResponse(400, "bad_batch", 'body must be {"records": [...]}') };
+  if (list.length > MAX_BATCH_RECORDS) return { error: errorResponse(413, "too_large", `a batch holds at most ${MAX_BATCH_RECORDS} records`) };
+  const records: Uint8Array[] = [];
+  for (const [i, r] of list.entries()) {
+    if (typeof r === "string") records.push(encodeText(r));
+    else if (r && typeof r === "object" && typeof (r as { base64?: unknown }).base64 === "string") {
+      const bytes = fromBase64((r as { base64: string }).base64);
+      if (!bytes) return { error: errorResponse(400, "bad_batch", `records[${i}].base64 is not valid base64`) };
+      records.push(bytes);
+    } else return { error: errorResponse(400, "bad_batch", `records[${i}] must be a string or {"base64": "..."}`) };
+  }
+  return { records };
+}
+
+function textOrNull(b: Uint8Array): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(b);
+  } catch {
+    return null;
+  }
+}
+
+/** Prometheus text exposition of storage usage and counters. */
+function metricsText(svc: Services): string {
+  const u = svc.admin.usage();
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, v: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`);
+  gauge("keel_storage_used_bytes", "Bytes of keys and logs on disk.", u.usedBytes);
+  gauge("keel_storage_max_bytes", "Configured storage limit in bytes (0 = unlimited).", u.maxBytes);
+  gauge("keel_storage_keys", "Live keys.", u.keys);
+  gauge("keel_storage_topics", "Topics.", u.topics);
+  for (const c of svc.admin.counters()) lines.push(`# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
+  return lines.join("\n") + "\n";
 }
 
 /** Auth, then rate limit; a response when the request is refused, else undefined. */

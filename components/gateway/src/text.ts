@@ -20,3 +20,19 @@ export function toBase64(b: Uint8Array): string {
   }
   return out;
 }
+
+/** Decode standard base64 (padding optional); null when it is not base64. */
+export function fromBase64(s: string): Uint8Array | null {
+  const clean = s.replace(/=+$/, "");
+  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let o = 0;
+  for (let i = 0; i < clean.length; i += 4) {
+    const n = [0, 1, 2, 3].map((k) => (i + k < clean.length ? ALPHABET.indexOf(clean[i + k]) : 0));
+    const v = (n[0] << 18) | (n[1] << 12) | (n[2] << 6) | n[3];
+    if (o < out.length) out[o++] = (v >> 16) & 255;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}

@@ -1,39 +1,57 @@
-// Wiring only: keel:storage exports → the logic in kv.ts (see wit/storage/storage.wit).
-import { Kv } from "./kv.ts";
+// Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit).
+import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { Store } from "./store.ts";
 import { WasiDir } from "./wasi-dir.ts";
-import { storageError } from "./errors.ts";
+import { settingsFrom } from "./settings.ts";
+import { encodeUtf8 } from "./utf8.ts";
 
-// NOTE: wasmtime serve may run this in a fresh instance per request; nothing is cached
-// between calls that another instance could make stale.
-const kvStore = () => new Kv(WasiDir.open());
-const notYet = (what: string) => () => {
-  throw storageError("other", `${what} is not available yet`);
-};
+// NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads
+// everything it needs from files, and the settings come from the host's KEEL_NODE_CONFIG.
+let store: Store | undefined;
+function open(): Store {
+  if (!store) {
+    const env = new Map(getEnvironment());
+    let config: unknown = {};
+    try {
+      config = JSON.parse(env.get("KEEL_NODE_CONFIG") ?? "{}");
+    } catch {
+      // the host validates the config file; a damaged variable means defaults
+    }
+    const node = ((config as { node?: { id?: string } }).node?.id) ?? "edge-local";
+    store = new Store(WasiDir.open(), settingsFrom(config), () => Date.now(), (line) => {
+      const text = JSON.stringify({ ts: new Date().toISOString(), component: "storage", node, ...line }) + "\n";
+      getStderr().blockingWriteAndFlush(encodeUtf8(text).subarray(0, 4096));
+    });
+  }
+  return store;
+}
 
 export const types = {};
 
 export const kv = {
-  get: (key: string) => kvStore().get(key) ?? null,
-  put: (key: string, value: Uint8Array, ifMatch?: string) => kvStore().put(key, Uint8Array.from(value), ifMatch ?? undefined),
-  delete: (key: string, ifMatch?: string) => kvStore().delete(key, ifMatch ?? undefined),
+  get: (key: string) => open().kv.get(key) ?? null,
+  put: (key: string, value: Uint8Array, ifMatch?: string) => open().put(key, Uint8Array.from(value), ifMatch ?? undefined),
+  delete: (key: string, ifMatch?: string) => open().kv.delete(key, ifMatch ?? undefined),
   scan: (prefix: string, cursor: string | undefined, limit: number) => {
-    const page = kvStore().scan(prefix, cursor ?? undefined, limit);
+    const page = open().kv.scan(prefix, cursor ?? undefined, limit);
     return { entries: page.entries, nextCursor: page.nextCursor ?? null };
   },
 };
 
 export const log = {
-  append: notYet("topic append"),
-  read: notYet("topic read"),
-  topics: () => [],
+  append: (topic: string, payloads: Uint8Array[]) => open().append(topic, payloads.map((p) => Uint8Array.from(p))),
+  read: (topic: string, from: number, max: number) => open().log.read(topic, Number(from), max),
+  topics: () => open().log.topics(),
 };
 
 export const admin = {
   usage: () => {
-    const u = kvStore().usage();
-    // maxBytes 0 = unlimited: limits from edge.toml arrive with the storage-limits work.
-    return { usedBytes: u.bytes, maxBytes: 0, keys: u.keys, topics: 0 };
+    const s = open();
+    const u = s.usage();
+    return { ...u, maxValueBytes: s.settings.maxValueBytes, eviction: s.settings.eviction };
   },
-  verify: notYet("verify"),
-  compact: notYet("compact"),
+  verify: () => open().verify(),
+  compact: () => open().compact(),
+  counters: () => open().counters.all(),
 };

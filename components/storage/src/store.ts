@@ -41,8 +41,8 @@ export class Store {
   readonly kv: Kv;
   readonly log: TopicLog;
   readonly counters: Counters;
+  readonly settings: StorageSettings;
   private readonly dir: Dir;
-  private readonly settings: StorageSettings;
   private readonly now: () => number;
   private readonly sink: LogSink;
 
