@@ -3,10 +3,13 @@
 import { getArguments } from "wasi:cli/environment@0.2.12";
 import { getStdout } from "wasi:cli/stdout@0.2.12";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { getStdin } from "wasi:cli/stdin@0.2.12";
 import { exit } from "wasi:cli/exit@0.2.12";
 import * as kv from "keel:storage/kv@0.1.0";
+import * as log from "keel:storage/log@0.1.0";
+import * as admin from "keel:storage/admin@0.1.0";
 import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
-import { runCommand } from "./commands.ts";
+import { runCommand, type Store } from "./commands.ts";
 
 function writeLines(stream: { blockingWriteAndFlush(b: Uint8Array): void }, lines: string[]): void {
   if (!lines.length) return;
@@ -15,11 +18,41 @@ function writeLines(stream: { blockingWriteAndFlush(b: Uint8Array): void }, line
   for (let i = 0; i < bytes.length; i += 4096) stream.blockingWriteAndFlush(bytes.subarray(i, i + 4096));
 }
 
-const store = {
-  get: (key: string) => kv.get(key),
-  put: (key: string, value: Uint8Array, ifMatch: string | undefined) => kv.put(key, value, ifMatch ?? null),
-  delete: (key: string, ifMatch: string | undefined) => kv.delete(key, ifMatch ?? null),
-  scan: (prefix: string, cursor: string | undefined, limit: number) => kv.scan(prefix, cursor ?? null, limit),
+function readStdin(): string {
+  const input = getStdin();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    let chunk: Uint8Array;
+    try {
+      chunk = input.blockingRead(65536);
+    } catch {
+      break; // closed: end of input
+    }
+    if (!chunk.length) continue;
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) { all.set(c, o); o += c.length; }
+  return decodeUtf8(all);
+}
+
+const store: Store = {
+  get: (key) => kv.get(key),
+  put: (key, value, ifMatch) => kv.put(key, value, ifMatch ?? null),
+  delete: (key, ifMatch) => kv.delete(key, ifMatch ?? null),
+  scan: (prefix, cursor, limit) => kv.scan(prefix, cursor ?? null, limit),
+  append: (topic, payloads) => {
+    const { first, count } = log.append(topic, payloads);
+    return Array.from({ length: count }, (_, i) => first + i);
+  },
+  read: (topic, from, max) => log.read(topic, from, max),
+  topics: () => log.topics(),
+  usage: () => admin.usage(),
+  verify: () => admin.verify(),
+  compact: () => admin.compact(),
 };
 
 const text = {
@@ -36,7 +69,7 @@ const text = {
 export const run = {
   run() {
     // argv[0] is the program name.
-    const out = runCommand(getArguments().slice(1), store, text);
+    const out = runCommand(getArguments().slice(1), store, text, readStdin);
     writeLines(getStdout(), out.stdout);
     writeLines(getStderr(), out.stderr);
     // A failed command exits 1 (wasi:cli 0.2 has no other codes) after printing why.

@@ -18,7 +18,10 @@ const services: Services = {
     scan: (prefix, cursor, limit) => kv.scan(prefix, cursor, limit),
   },
   log: {
-    append: (topic, payloads) => topicLog.append(topic, payloads).map(Number),
+    append: (topic, payloads) => {
+      const { first, count } = topicLog.append(topic, payloads);
+      return Array.from({ length: count }, (_, i) => Number(first) + i);
+    },
     read: (topic, from, max) => topicLog.read(topic, BigInt(from), max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
     topics: () => topicLog.topics(),
   },

@@ -40,7 +40,11 @@ export const kv = {
 };
 
 export const log = {
-  append: (topic: string, payloads: Uint8Array[]) => open().append(topic, payloads.map((p) => Uint8Array.from(p))),
+  append: (topic: string, payloads: Uint8Array[]) => {
+    const offsets = open().append(topic, payloads.map((p) => Uint8Array.from(p)));
+    // NOTE: a range, not list<u64>: StarlingMonkey (the gateway) fails to lift list<u64> results.
+    return { first: offsets.length ? offsets[0] : 0, count: offsets.length };
+  },
   read: (topic: string, from: number, max: number) => open().log.read(topic, Number(from), max),
   topics: () => open().log.topics(),
 };
