@@ -4,16 +4,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNode, type HostKind, type RunningNode } from "../helpers/nodes.ts";
 
-const variants: [string, HostKind, string[]][] = [
-  ["wasmtime serve, fresh instance per request", "wasmtime", []],
-  ["wasmtime serve, instances reused", "wasmtime", ["--max-instance-reuse-count", "50"]],
-  ["Node host", "node", []],
+const variants: [string, HostKind, number | undefined][] = [
+  ["wasmtime serve, fresh instance per request", "wasmtime", 1],
+  ["wasmtime serve, instances reused", "wasmtime", 50],
+  ["Node host", "node", undefined],
 ];
 
-describe.each(variants)("concurrent load: %s", (_label, kind, wasmtimeArgs) => {
+describe.each(variants)("concurrent load: %s", (_label, kind, reuse) => {
   let node: RunningNode;
   beforeAll(async () => {
-    node = await startNode(kind, { wasmtimeArgs });
+    node = await startNode(kind, { reuse });
   });
   afterAll(async () => {
     await node?.stop();

@@ -48,6 +48,8 @@ export interface StartOptions {
   plainWasm?: boolean;
   /** wasmtime only: extra flags for `wasmtime serve`. */
   wasmtimeArgs?: string[];
+  /** wasmtime only: requests per instance (1 = a fresh instance per request); default as `pnpm serve`. */
+  reuse?: number;
 }
 
 export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
@@ -57,7 +59,7 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   const t0 = performance.now();
   let proc: ChildProcess;
   if (kind === "wasmtime") {
-    const args = serveArgs({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs });
+    const args = serveArgs({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   } else {
     proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {

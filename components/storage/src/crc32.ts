@@ -1,17 +1,29 @@
-// CRC-32 (IEEE 802.3, reflected 0xEDB88320), the checksum on every stored record: cheap
-// enough for QuickJS and catches torn or flipped bytes.
-const TABLE = (() => {
-  const t = new Uint32Array(256);
+// CRC-32 (IEEE 802.3, reflected 0xEDB88320), the checksum on every stored record. Slicing-by-8:
+// eight bytes per loop turn. In QuickJS (an interpreter) that is ~4x faster than a byte at a
+// time, which matters: a 100-record batch frame is ~11 KB. The tables are built when the
+// component is pre-initialised, so they cost nothing per request.
+const T = (() => {
+  const t = new Int32Array(256 * 8);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    for (let s = 1; s < 8; s++) t[s * 256 + n] = (t[(s - 1) * 256 + n] >>> 8) ^ t[t[(s - 1) * 256 + n] & 0xff];
   }
   return t;
 })();
 
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  let c = -1;
+  let i = start;
+  for (const stop = end - 8; i <= stop; i += 8) {
+    const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+    const b = bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
+    c = T[1792 + (a & 0xff)] ^ T[1536 + ((a >>> 8) & 0xff)] ^ T[1280 + ((a >>> 16) & 0xff)] ^ T[1024 + (a >>> 24)] ^
+      T[768 + (b & 0xff)] ^ T[512 + ((b >>> 8) & 0xff)] ^ T[256 + ((b >>> 16) & 0xff)] ^ T[b >>> 24];
+  }
+  for (; i < end; i++) c = T[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
 }

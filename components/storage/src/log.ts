@@ -4,7 +4,9 @@
 //
 // Frame layout (little-endian):
 //   0  u32 magic "KLG1"       4  u32 frame length L (header + records + trailer)
-//   8  u32 crc32 of 12..L-4   12 f64 base offset     20 f64 timestamp ms   28 u32 count
+//   8  u32 crc32(20..L-4) XOR crc32(12..20): body and base offset; the body part is computed
+//      before the append lock is taken, so the lock is held only for the write itself
+//   12 f64 base offset        20 f64 timestamp ms   28 u32 count
 //   32 records: u32 length + bytes, `count` times
 //   L-4 u32 L (trailer: lets an append find the last frame from the end of the file)
 //
@@ -46,14 +48,14 @@ export function checkTopic(topic: string): void {
 
 const segName = (base: number) => `${String(base).padStart(16, "0")}.seg`;
 
-export function encodeFrame(base: number, timestampMs: number, payloads: Uint8Array[]): Uint8Array {
+/** A frame with its body checksummed and the base offset still to be set (`sealFrame`). */
+export function encodeBody(timestampMs: number, payloads: Uint8Array[]): Uint8Array {
   let len = HEADER + 4;
   for (const p of payloads) len += 4 + p.length;
   const out = new Uint8Array(len);
   const v = new DataView(out.buffer);
   v.setUint32(0, MAGIC, true);
   v.setUint32(4, len, true);
-  v.setFloat64(12, base, true);
   v.setFloat64(20, timestampMs, true);
   v.setUint32(28, payloads.length, true);
   let o = HEADER;
@@ -63,8 +65,16 @@ export function encodeFrame(base: number, timestampMs: number, payloads: Uint8Ar
     o += 4 + p.length;
   }
   v.setUint32(len - 4, len, true);
-  v.setUint32(8, crc32(out, 12, len - 4), true);
+  v.setUint32(8, crc32(out, 20, len - 4), true);
   return out;
+}
+
+/** Set the base offset and fold it into the checksum (cheap: 8 bytes), under the lock. */
+export function sealFrame(body: Uint8Array, base: number): Uint8Array {
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  v.setFloat64(12, base, true);
+  v.setUint32(8, (v.getUint32(8, true) ^ crc32(body, 12, 20)) >>> 0, true);
+  return body;
 }
 
 interface Frame {
@@ -76,15 +86,19 @@ interface Frame {
   bytes: Uint8Array;
 }
 
-/** The valid frame at `pos` of `buf`, or null when it is torn, altered or not there. */
-function frameAt(buf: Uint8Array, pos: number): Frame | null {
+/**
+ * The valid frame at `pos` of `buf`, or null when it is torn, altered or not there. With
+ * `check` false only the framing (magic, length, trailer) is checked: for skipping frames
+ * nobody asked for, whose checksum `verify` still covers.
+ */
+function frameAt(buf: Uint8Array, pos: number, check = true): Frame | null {
   if (pos + HEADER + 4 > buf.length) return null;
   const v = new DataView(buf.buffer, buf.byteOffset + pos, buf.length - pos);
   if (v.getUint32(0, true) !== MAGIC) return null;
   const len = v.getUint32(4, true);
   if (len < HEADER + 4 || pos + len > buf.length) return null;
   if (v.getUint32(len - 4, true) !== len) return null;
-  if (v.getUint32(8, true) !== crc32(buf, pos + 12, pos + len - 4)) return null;
+  if (check && v.getUint32(8, true) !== (crc32(buf, pos + 20, pos + len - 4) ^ crc32(buf, pos + 12, pos + 20)) >>> 0) return null;
   return { base: v.getFloat64(12, true), timestampMs: v.getFloat64(20, true), count: v.getUint32(28, true), start: pos, end: pos + len, bytes: buf };
 }
 
@@ -122,6 +136,7 @@ export class TopicLog {
     if (total > MAX_BATCH_BYTES) throw storageError("too-large", `batch is ${total} bytes; the limit is ${MAX_BATCH_BYTES}`);
     const tdir = `${LOGS}/${topic}`;
     this.dir.mkdirp(tdir);
+    const body = encodeBody(this.now(), payloads);
     // NOTE: every instance appending to this topic serialises here; the frame is written and
     // fsynced while the lock is held, so offsets are dense and frames never interleave.
     return withLock(this.dir, `${tdir}/append`, this.now, () => {
@@ -133,8 +148,8 @@ export class TopicLog {
         size = 0;
         this.applyRetention(topic);
       }
-      const frame = encodeFrame(next, this.now(), payloads);
-      this.dir.writeAt(`${tdir}/${seg.name}`, size, frame);
+      this.dir.writeAt(`${tdir}/${seg.name}`, size, sealFrame(body, next));
+      this.writeHint(tdir, seg, size + body.length, next + payloads.length);
       return payloads.map((_, i) => next + i);
     });
   }
@@ -155,7 +170,9 @@ export class TopicLog {
       if (!buf) continue;
       const last = i === segs.length - 1;
       for (let pos = 0; pos < buf.length; ) {
-        const f = frameAt(buf, pos);
+        const head = frameAt(buf, pos, false);
+        // Frames wholly before `from` are skipped on their framing; served ones are checksummed.
+        const f = head && head.base + head.count <= from ? head : frameAt(buf, pos);
         if (!f) {
           // A torn tail of the newest segment is an unacknowledged append: not served.
           if (last) break;
@@ -278,11 +295,25 @@ export class TopicLog {
     return { base: b, name: segName(b), size: 0 };
   }
 
+  /**
+   * After each append: where it ended. Not fsynced (a cache), but written only after the frame
+   * was fsynced, so when it matches the segment's size the segment ends in a whole frame and
+   * the next append need not re-read and re-checksum it.
+   */
+  private writeHint(tdir: string, seg: Segment, size: number, next: number): void {
+    this.dir.writeAtomic(`${tdir}/tail`, encodeUtf8(`${seg.name} ${size} ${next}`), false);
+  }
+
   /** Next offset and valid size of the current segment, cutting off a torn tail. */
   private tail(tdir: string, seg: Segment): { next: number; size: number } {
     const path = `${tdir}/${seg.name}`;
     const size = this.dir.stat(path)?.size ?? 0;
     if (size === 0) return { next: seg.base, size: 0 };
+    const hint = this.dir.read(`${tdir}/tail`);
+    if (hint) {
+      const [name, hsize, hnext] = decodeUtf8(hint).split(" ");
+      if (name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext))) return { next: Number(hnext), size };
+    }
     // Fast path: the trailer gives the last frame's length; read just that frame.
     const trailer = this.dir.readAt(path, size - 4, 4);
     if (trailer && trailer.length === 4) {
@@ -304,6 +335,7 @@ export class TopicLog {
       pos = f.end;
     }
     if (pos < size) this.dir.truncate(path, pos);
+    this.writeHint(tdir, seg, pos, next);
     return { next, size: pos };
   }
 }

@@ -1,0 +1,211 @@
+// `pnpm bench storage [--seconds N]`: KV put/get ops/s and topic append msgs/s (one record per
+// request, and batches of 100) through Keel's HTTP API under `wasmtime serve`, against SQLite
+// (WAL, synchronous=FULL, behind the same HTTP routes) and NATS JetStream's file store
+// (sync_interval: always), all measured in the same run on this machine. Prints ratios.
+//
+// `pnpm bench storage-scale [--max N]`: open + get and open + put latency under wasmtime serve
+// (a fresh instance per request) on data dirs holding 10^3 … 10^6 keys, to show the curve.
+//
+// Load comes from autocannon (a maintained HTTP benchmarking library) in this process.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import autocannon from "autocannon";
+import { ROOT, TOOLS } from "./lib/project.ts";
+import { info } from "./lib/progress.ts";
+import { startNode, freePort, tempDataDir, NODE } from "../tests/helpers/nodes.ts";
+import { NodeDir } from "../components/storage/test/node-dir.ts";
+import { encodeRecord } from "../components/storage/src/record.ts";
+import { fileName } from "../components/storage/src/keys.ts";
+import { encodeUtf8 } from "../components/storage/src/utf8.ts";
+
+const NATS_VERSION = "v2.12.1";
+const args = process.argv.slice(2);
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const SECONDS = opt("seconds", 5);
+const CONNECTIONS = opt("connections", 16);
+const VALUE = "v".repeat(100);
+const BATCH = 100;
+const BIG_BATCH = 1000;
+
+type Result = { name: string; rate: number; unit: string; p99: number };
+
+async function cannon(name: string, url: string, unit: string, perRequest: number, request: () => { method: "GET" | "PUT" | "POST"; path: string; body?: string; headers?: Record<string, string> }): Promise<Result> {
+  info(`  ${name} (${SECONDS} s, ${CONNECTIONS} connections) …`);
+  const r = await autocannon({
+    url, connections: CONNECTIONS, duration: SECONDS,
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, ...request() }) }],
+  });
+  if (r.non2xx || r.errors) info(`    warning: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
+  return { name, rate: (r.requests.average * perRequest), unit, p99: r.latency.p99 };
+}
+
+let seq = 0;
+const scenarios = (base: string) => [
+  ["kv put", "ops/s", 1, () => ({ method: "PUT" as const, path: `/v1/kv/bench-${seq++ % 100000}`, body: VALUE })],
+  ["kv get", "ops/s", 1, () => ({ method: "GET" as const, path: `/v1/kv/bench-${Math.floor(Math.random() * 1000)}` })],
+  ["append x1", "msgs/s", 1, () => ({ method: "POST" as const, path: `/v1/topics/bench/records`, body: JSON.stringify({ records: [VALUE] }), headers: { "content-type": "application/json" } })],
+  [`append x${BATCH}`, "msgs/s", BATCH, () => ({ method: "POST" as const, path: `/v1/topics/bench/records`, body: JSON.stringify({ records: Array(BATCH).fill(VALUE) }), headers: { "content-type": "application/json" } })],
+  [`append x${BIG_BATCH}`, "msgs/s", BIG_BATCH, () => ({ method: "POST" as const, path: `/v1/topics/bench/records`, body: JSON.stringify({ records: Array(BIG_BATCH).fill(VALUE) }), headers: { "content-type": "application/json" } })],
+].map(([name, unit, per, req]) => ({ name: name as string, unit: unit as string, per: per as number, req: req as () => { method: "GET" | "PUT" | "POST"; path: string; body?: string }, base }));
+
+async function httpTarget(label: string, url: string): Promise<Result[]> {
+  info(`${label} at ${url}`);
+  // Seed the keys the get scenario reads.
+  for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => fetch(`${url}/v1/kv/bench-${i + k}`, { method: "PUT", body: VALUE })));
+  const out: Result[] = [];
+  for (const s of scenarios(url)) out.push(await cannon(s.name, url, s.unit, s.per, s.req));
+  return out;
+}
+
+function ensureNats(): string | null {
+  const bin = path.join(TOOLS, "bin", "nats-server");
+  if (fs.existsSync(bin)) return bin;
+  try {
+    execFileSync("go", ["version"], { stdio: "ignore" });
+  } catch {
+    info("go is not installed: skipping the NATS JetStream baseline");
+    return null;
+  }
+  info(`installing nats-server ${NATS_VERSION} with go install (first time only) …`);
+  execFileSync("go", ["install", `github.com/nats-io/nats-server/v2@${NATS_VERSION}`], { stdio: "inherit", env: { ...process.env, GOBIN: path.join(TOOLS, "bin") } });
+  return bin;
+}
+
+async function natsTarget(): Promise<Result[]> {
+  const bin = ensureNats();
+  if (!bin) return [];
+  const dir = tempDataDir("nats");
+  const port = await freePort();
+  fs.writeFileSync(path.join(dir, "nats.conf"), `port: ${port}\nhost: 127.0.0.1\njetstream { store_dir: "${dir}", sync_interval: always }\n`);
+  const proc = spawn(bin, ["-c", path.join(dir, "nats.conf")], { stdio: "ignore" });
+  try {
+    const { connect } = await import("@nats-io/transport-node");
+    const { jetstream, jetstreamManager } = await import("@nats-io/jetstream");
+    let nc;
+    for (let i = 0; ; i++) {
+      try {
+        nc = await connect({ servers: `127.0.0.1:${port}` });
+        break;
+      } catch (e) {
+        if (i > 50) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "bench", subjects: ["bench.>"], storage: "file" as never });
+    const js = jetstream(nc);
+    const data = new TextEncoder().encode(VALUE);
+    info(`NATS JetStream ${NATS_VERSION} (file store, sync_interval: always) on 127.0.0.1:${port}`);
+    const run = async (name: string, batch: number): Promise<Result> => {
+      info(`  ${name} (${SECONDS} s, ${CONNECTIONS} concurrent publishers) …`);
+      let msgs = 0;
+      const lat: number[] = [];
+      const end = Date.now() + SECONDS * 1000;
+      await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+        while (Date.now() < end) {
+          const t = performance.now();
+          await Promise.all(Array.from({ length: batch }, () => js.publish("bench.x", data)));
+          lat.push(performance.now() - t);
+          msgs += batch;
+        }
+      }));
+      lat.sort((a, b) => a - b);
+      return { name, rate: msgs / SECONDS, unit: "msgs/s", p99: lat[Math.floor(lat.length * 0.99)] ?? 0 };
+    };
+    const out = [await run("append x1", 1), await run(`append x${BATCH}`, BATCH), await run(`append x${BIG_BATCH}`, BIG_BATCH)];
+    await nc.close();
+    return out;
+  } finally {
+    proc.kill();
+  }
+}
+
+async function benchStorage(): Promise<void> {
+  const keel = await startNode("wasmtime");
+  let keelResults: Result[];
+  try {
+    keelResults = await httpTarget("Keel on wasmtime serve (composed.cwasm, fresh instance per request)", keel.url);
+  } finally {
+    await keel.stop();
+  }
+  const dir = tempDataDir("sqlite");
+  const port = await freePort();
+  const sqlite: ChildProcess = spawn(NODE, [path.join(ROOT, "scripts/bench/sqlite-server.ts"), String(port), dir], { stdio: "inherit" });
+  let sqliteResults: Result[];
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${url}/_keel/health`)).ok) break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+    }
+    sqliteResults = await httpTarget("SQLite WAL, synchronous=FULL (node:sqlite behind the same HTTP routes)", url);
+  } finally {
+    sqlite.kill();
+  }
+  const natsResults = await natsTarget();
+
+  const rows = [["scenario", "Keel", "SQLite", "Keel/SQLite", "NATS JS", "Keel/NATS", "Keel p99 ms"]];
+  for (const k of keelResults) {
+    const s = sqliteResults.find((x) => x.name === k.name)!;
+    const n = natsResults.find((x) => x.name === k.name);
+    rows.push([`${k.name} (${k.unit})`, k.rate.toFixed(0), s.rate.toFixed(0), (k.rate / s.rate).toFixed(2), n ? n.rate.toFixed(0) : "-", n ? (k.rate / n.rate).toFixed(2) : "-", k.p99.toFixed(1)]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log("");
+  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+}
+
+/** Write `n` keys straight into a data dir in Keel's file format (setup, not the measurement). */
+function populate(dataDir: string, n: number): void {
+  const dir = new NodeDir(dataDir);
+  dir.mkdirp("kv");
+  const value = encodeUtf8(VALUE);
+  for (let i = 0; i < n; i++) {
+    const key = `key-${i}`;
+    fs.writeFileSync(path.join(dataDir, "kv", fileName(encodeUtf8(key))), encodeRecord({ key, version: `1.${i}`, writtenAt: 1, value }));
+    if (i && i % 100000 === 0) info(`    ${i} keys written`);
+  }
+}
+
+async function benchScale(): Promise<void> {
+  const max = opt("max", 1_000_000);
+  const rows = [["keys", "get median ms", "get p99 ms", "put median ms", "put p99 ms"]];
+  for (let n = 1000; n <= max; n *= 10) {
+    const dataDir = tempDataDir(`scale-${n}`);
+    info(`populating ${n} keys …`);
+    populate(dataDir, n);
+    const node = await startNode("wasmtime", { dataDir });
+    const time = async (f: () => Promise<Response>) => {
+      const t = performance.now();
+      const r = await f();
+      await r.arrayBuffer();
+      if (!r.ok) throw new Error(`status ${r.status}`);
+      return performance.now() - t;
+    };
+    const gets: number[] = [];
+    const puts: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      gets.push(await time(() => fetch(`${node.url}/v1/kv/key-${Math.floor(Math.random() * n)}`)));
+      puts.push(await time(() => fetch(`${node.url}/v1/kv/new-${i}`, { method: "PUT", body: VALUE })));
+    }
+    await node.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)].toFixed(2);
+    rows.push([String(n), q(gets, 0.5), q(gets, 0.99), q(puts, 0.5), q(puts, 0.99)]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log("\nopen + get / open + put under wasmtime serve (fresh instance per request, sequential):");
+  for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i])).join("  "));
+}
+
+const what = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "storage";
+if (what === "storage") await benchStorage();
+else if (what === "storage-scale") await benchScale();
+else {
+  console.error(`unknown benchmark ${what}: use storage | storage-scale`);
+  process.exit(2);
+}
+process.exit(0);
