@@ -177,7 +177,8 @@ async function benchScale(): Promise<void> {
     const dataDir = tempDataDir(`scale-${n}`);
     info(`populating ${n} keys …`);
     populate(dataDir, n);
-    const node = await startNode("wasmtime", { dataDir });
+    // reuse 1: every request pays for opening the store in a fresh instance.
+    const node = await startNode("wasmtime", { dataDir, reuse: 1 });
     const time = async (f: () => Promise<Response>) => {
       const t = performance.now();
       const r = await f();
