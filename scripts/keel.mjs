@@ -28,7 +28,8 @@ export const PINS = {
     args: ["--no-default-features", "--features", "wit"] },
 };
 
-const log = (msg) => process.stderr.write(`[keel] ${msg}\n`);
+const QUIET = process.env.npm_config_loglevel === "silent";
+const log = (msg) => { if (!QUIET) process.stderr.write(`[keel] ${msg}\n`); };
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: "inherit", cwd: ROOT, env: childEnv(), ...opts });
@@ -166,7 +167,8 @@ function main() {
       return process.exit(runTests(node, rest));
     case "exec":
       if (!rest[0]) fail("usage: keel.mjs exec <script.ts> [args…]");
-      if (!["scripts/build.ts"].includes(rest[0]) && rest[0] !== "scripts/measure.ts" && rest[0] !== "scripts/budgets.ts") build();
+      // Scripts that only read config or measure what is built do not trigger a build.
+      if (!["scripts/build.ts", "scripts/measure.ts", "scripts/budgets.ts", "scripts/token.ts"].includes(rest[0])) build();
       return exec(rest[0], rest.slice(1));
     default:
       fail(`unknown command '${cmd ?? ""}': use setup | start | test | exec <script>`);

@@ -23,25 +23,30 @@ export const DEFAULT_CONFIG = path.join(ROOT, "deployment", "edge.toml");
  */
 export const DEFAULT_INSTANCE_REUSE = 1000;
 
-/** The `wasmtime serve` arguments for a node: the one place both `pnpm serve` and the tests get them. */
-export function serveArgs(opts: { addr: string; dataDir: string; precompiled: boolean; configFile?: string; extra?: string[]; reuse?: number }): string[] {
+/**
+ * The `wasmtime serve` command for a node: the one place both `pnpm serve` and the tests get
+ * it. Component environment variables are passed as `--env NAME` (inherited from `env`), so
+ * secrets never appear on a command line.
+ */
+export function serveCommand(opts: { addr: string; dataDir: string; precompiled: boolean; configFile?: string; extra?: string[]; reuse?: number }): { args: string[]; env: NodeJS.ProcessEnv; notes: string[] } {
   parseAddr(opts.addr);
   const config = loadConfig(opts.configFile ?? DEFAULT_CONFIG);
-  const env = componentEnv(config);
+  const { env, notes } = componentEnv(config, path.resolve(opts.dataDir));
   const fromConfig = (config.raw.wasmtime as { max_instance_reuse_count?: unknown } | undefined)?.max_instance_reuse_count;
   const reuse = opts.reuse ?? (Number.isInteger(fromConfig) && (fromConfig as number) >= 1 ? (fromConfig as number) : DEFAULT_INSTANCE_REUSE);
   const artifact = opts.precompiled ? path.join(DIST, "composed.cwasm") : path.join(DIST, "composed.wasm");
-  return [
+  const args = [
     "serve",
     "-S", "cli",
     "--dir", `${path.resolve(opts.dataDir)}::/data`,
     "--addr", opts.addr,
-    ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+    ...Object.keys(env).flatMap((k) => ["--env", k]),
     ...(reuse > 1 ? ["--max-instance-reuse-count", String(reuse)] : []),
     ...(opts.precompiled ? ["--allow-precompiled"] : []),
     ...(opts.extra ?? []),
     artifact,
   ];
+  return { args, env: { ...process.env, ...env }, notes };
 }
 
 function main(): void {
@@ -50,9 +55,10 @@ function main(): void {
   fs.mkdirSync(dataDir, { recursive: true });
   const precompiled = fs.existsSync(path.join(DIST, "composed.cwasm"));
   const extra = process.argv.slice(2).filter((a) => a !== "--");
-  const args = serveArgs({ addr, dataDir, precompiled, extra, configFile: process.env.KEEL_CONFIG });
+  const { args, env, notes } = serveCommand({ addr, dataDir, precompiled, extra, configFile: process.env.KEEL_CONFIG });
+  for (const n of notes) process.stderr.write(`[keel] ${n}\n`);
   process.stderr.write(`[keel] ${tool("wasmtime")} ${args.join(" ")}\n`);
-  const child = spawn(tool("wasmtime"), args, { stdio: "inherit" });
+  const child = spawn(tool("wasmtime"), args, { stdio: "inherit", env });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);

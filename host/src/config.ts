@@ -6,13 +6,19 @@ import { parse } from "smol-toml";
 export type Loading = "eager" | "lazy";
 
 export interface EdgeConfig {
+  /** The file it came from (relative paths in it are relative to its directory). */
+  file: string;
   node: { id: string; role: "edge" | "cloud"; location: string };
   loading: Record<string, Loading>;
   budgets: Record<string, { raw: number; gzip: number }>;
   raw: Record<string, unknown>;
 }
 
-export class ConfigError extends Error {}
+import { ConfigError } from "./config-error.ts";
+import { resolveAuth } from "./auth-keys.ts";
+import path from "node:path";
+
+export { ConfigError };
 
 const MAX_CONFIG_BYTES = 1 << 20;
 
@@ -67,13 +73,15 @@ export function parseConfig(text: string, file = "edge.toml"): EdgeConfig {
     }
     budgets[name] = { raw: bt.raw as number, gzip: bt.gzip as number };
   }
-  return { node: { id, role, location }, loading, budgets, raw };
+  return { file, node: { id, role, location }, loading, budgets, raw };
 }
 
 /**
- * The environment every component gets: the parsed config as JSON, and nothing else of the
- * host's environment (components must not see unrelated secrets).
+ * The environment every component gets: the parsed config as JSON (auth keys resolved to
+ * JWKs), plus the secret variables [auth] names, and nothing else of the host's environment
+ * (components must not see unrelated secrets). Throws ConfigError for unusable auth keys.
  */
-export function componentEnv(config: EdgeConfig): Record<string, string> {
-  return { KEEL_NODE_CONFIG: JSON.stringify(config.raw) };
+export function componentEnv(config: EdgeConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): { env: Record<string, string>; notes: string[] } {
+  const auth = resolveAuth(config.raw.auth as Record<string, unknown> | undefined, { configDir: path.dirname(path.resolve(config.file)), dataDir, env });
+  return { env: { KEEL_NODE_CONFIG: JSON.stringify({ ...config.raw, auth: auth.auth }), ...auth.secrets }, notes: auth.notes };
 }

@@ -42,7 +42,9 @@ export class Host {
     this.opts = opts;
     fs.mkdirSync(opts.dataDir, { recursive: true });
     _setPreopens({ "/data": path.resolve(opts.dataDir) });
-    _setEnv(componentEnv(opts.config));
+    const { env, notes } = componentEnv(opts.config, opts.dataDir);
+    _setEnv(env);
+    for (const note of notes) log("warn", note);
   }
 
   /** Names of the components instantiated so far. */

@@ -6,7 +6,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { serveArgs } from "../../scripts/serve.ts";
+import { serveCommand } from "../../scripts/serve.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
@@ -59,8 +59,8 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   const t0 = performance.now();
   let proc: ChildProcess;
   if (kind === "wasmtime") {
-    const args = serveArgs({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse });
-    proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse });
+    proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...opts.env } });
   } else {
     proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {
       cwd: ROOT,

@@ -31,7 +31,7 @@ export interface Services {
   };
   verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): { subject: string } };
   limiter: {
-    check(routeClass: RouteClass, key: string, nowMs: number): {
+    check(routeClass: RouteClass, who: Identity, nowMs: number): {
       allowed: boolean; limit: number; remaining: number; resetSeconds: number; retryAfterSeconds: number;
     };
   };
@@ -49,6 +49,13 @@ export interface Usage {
   eviction: string;
 }
 
+/** Who a request comes from, for rate-limit buckets. */
+export interface Identity {
+  clientIp: string;
+  subject: string | undefined;
+  apiKey: string | undefined;
+}
+
 /** Route classes: what auth scopes and rate-limit rules are keyed on. */
 export type RouteClass = "read" | "write" | "admin" | "sync" | "mesh" | "health";
 
@@ -59,14 +66,22 @@ const MAX_BATCH_RECORDS = 10_000;
 const MAX_PATH_BYTES = 4096;
 
 export function handle(req: Request, svc: Services): Response {
+  const extra: [string, string][] = [];
+  let res: Response;
   try {
-    return route(req, svc);
+    res = route({ ...req, extra }, svc);
   } catch (e) {
-    return fromThrown(e);
+    res = fromThrown(e);
   }
+  // RateLimit-* headers go on every response the limiter decided on, refused or not.
+  for (const h of extra) if (!res.headers.some(([k]) => k === h[0])) res.headers.push(h);
+  return res;
 }
 
-function route(req: Request, svc: Services): Response {
+/** A request while it is routed: `extra` collects headers for whatever response it gets. */
+type Routed = Request & { extra: [string, string][] };
+
+function route(req: Routed, svc: Services): Response {
   if (req.pathWithQuery.length > MAX_PATH_BYTES) return errorResponse(414, "uri_too_long", `path is longer than ${MAX_PATH_BYTES} bytes`);
   const q = req.pathWithQuery.indexOf("?");
   const path = q < 0 ? req.pathWithQuery : req.pathWithQuery.slice(0, q);
@@ -140,13 +155,16 @@ function route(req: Request, svc: Services): Response {
   }
 
   if (path.startsWith("/_keel/sync/") || path.startsWith("/_keel/mesh/")) {
+    // Closed before anything else: these routes are for nodes with credentials only.
+    const denied = guard(req, svc, path.startsWith("/_keel/sync/") ? "sync" : "mesh");
+    if (denied) return denied;
     return errorResponse(501, "not_implemented", `${path} is not available in this build yet`);
   }
 
   return errorResponse(404, "not_found", `no route for ${req.method} ${path}`);
 }
 
-function kvRoute(req: Request, svc: Services, key: string): Response {
+function kvRoute(req: Routed, svc: Services, key: string): Response {
   const ifMatch = unquote(req.headers.get("if-match"));
   switch (req.method) {
     case "GET":
@@ -182,7 +200,7 @@ function kvRoute(req: Request, svc: Services, key: string): Response {
   }
 }
 
-function topicRoute(req: Request, svc: Services, topic: string, query: Map<string, string>): Response {
+function topicRoute(req: Routed, svc: Services, topic: string, query: Map<string, string>): Response {
   if (req.method === "POST") {
     const denied = guard(req, svc, "write");
     if (denied) return denied;
@@ -260,30 +278,51 @@ function metricsText(svc: Services): string {
 }
 
 /** Auth, then rate limit; a response when the request is refused, else undefined. */
-function guard(req: Request, svc: Services, cls: RouteClass): Response | undefined {
+function guard(req: Routed, svc: Services, cls: RouteClass): Response | undefined {
   const now = svc.nowMs();
   let subject: string;
   try {
     subject = svc.verifier.authorize(cls, req.headers.get("authorization"), now).subject;
   } catch (e) {
     const p = (e as { payload?: { tag?: string; val?: string } })?.payload;
-    if (p?.tag === "forbidden") return errorResponse(403, "forbidden", p.val ?? "missing scope");
+    const why = quoteParam(p?.val ?? "");
+    if (p?.tag === "forbidden") {
+      return errorResponse(403, "forbidden", p.val ?? "missing scope", [["www-authenticate", `Bearer realm="keel", error="insufficient_scope", error_description="${why}"`]]);
+    }
     if (p?.tag === "unauthenticated") {
-      return errorResponse(401, "unauthenticated", p.val ?? "credential required", [["www-authenticate", 'Bearer realm="keel"']]);
+      // RFC 6750 §3: no error code when no credential was sent at all.
+      const challenge = req.headers.has("authorization") ? `Bearer realm="keel", error="invalid_token", error_description="${why}"` : 'Bearer realm="keel"';
+      return errorResponse(401, "unauthenticated", p.val ?? "credential required", [["www-authenticate", challenge]]);
     }
     throw e;
   }
-  const key = subject !== "anonymous" ? `sub:${subject}` : `ip:${req.headers.get("x-forwarded-for") ?? "local"}`;
-  const v = svc.limiter.check(cls, key, now);
+  const v = svc.limiter.check(cls, {
+    clientIp: clientIp(req),
+    subject: subject !== "anonymous" ? subject : undefined,
+    apiKey: req.headers.get("x-api-key"),
+  }, now);
+  if (v.limit > 0) {
+    req.extra.push(["ratelimit-limit", String(v.limit)], ["ratelimit-remaining", String(v.remaining)], ["ratelimit-reset", String(v.resetSeconds)]);
+  }
   if (!v.allowed) {
-    return errorResponse(429, "rate_limited", `too many ${cls} requests; retry in ${v.retryAfterSeconds} s`, [
-      ["retry-after", String(v.retryAfterSeconds)],
-      ["ratelimit-limit", String(v.limit)],
-      ["ratelimit-remaining", String(v.remaining)],
-      ["ratelimit-reset", String(v.resetSeconds)],
-    ]);
+    return errorResponse(429, "rate_limited", `too many ${cls} requests; retry in ${v.retryAfterSeconds} s`, [["retry-after", String(v.retryAfterSeconds)]]);
   }
   return undefined;
+}
+
+/**
+ * wasi:http does not tell a component the peer address, so the client address is the first
+ * X-Forwarded-For entry; the limiter uses it only when `[rate_limit] trust_forwarded_for` says
+ * a proxy in front sets it (a client could forge it otherwise).
+ */
+function clientIp(req: Request): string {
+  const fwd = req.headers.get("x-forwarded-for");
+  const first = fwd?.split(",")[0].trim() ?? "";
+  return /^[0-9A-Fa-f:.]{2,45}$/.test(first) ? first : "unknown";
+}
+
+function quoteParam(s: string): string {
+  return s.replace(/[^\x20-\x7e]|["\\]/g, "").slice(0, 200);
 }
 
 function methodNotAllowed(allow: string): Response {

@@ -1,5 +1,17 @@
-// Rate-limit decisions. This build admits every request (limit 0 = unlimited, so the gateway
-// sends no RateLimit headers); GCRA with durable shared state replaces this body.
+// Rate-limit decisions from [rate_limit] in edge.toml, with GCRA state in files so every
+// instance on the node (wasmtime serve runs each request in its own) shares one allowance.
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { Dir } from "../../storage/src/dir.ts";
+import { withLock } from "../../storage/src/lock.ts";
+import { Counters } from "../../storage/src/counters.ts";
+import { encodeUtf8, decodeUtf8, toHex } from "../../storage/src/utf8.ts";
+import { gcra, type Rule } from "./gcra.ts";
+
+export interface Identity {
+  clientIp: string;
+  subject?: string | null;
+  apiKey?: string | null;
+}
 
 export interface Verdict {
   allowed: boolean;
@@ -9,6 +21,69 @@ export interface Verdict {
   retryAfterSeconds: number;
 }
 
-export function check(_routeClass: string, _key: string, _nowMs: number): Verdict {
-  return { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0 };
+export type KeyBy = "ip" | "subject" | "api_key";
+
+export interface LimitSettings {
+  enabled: boolean;
+  /** Use X-Forwarded-For as the client address (only behind a proxy that sets it). */
+  trustForwardedFor: boolean;
+  rules: Record<string, Rule & { key: KeyBy }>;
+}
+
+const CLASSES = ["read", "write", "admin", "sync", "mesh"];
+const UNLIMITED: Verdict = { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0 };
+
+export function limitSettings(config: unknown): LimitSettings {
+  const r = ((config as { rate_limit?: Record<string, unknown> })?.rate_limit ?? {}) as Record<string, unknown>;
+  const rules: LimitSettings["rules"] = {};
+  const table = (r.rules ?? {}) as Record<string, Record<string, unknown>>;
+  for (const cls of CLASSES) {
+    const t = table[cls];
+    if (!t || typeof t !== "object") continue;
+    const rate = Number(t.rate);
+    const burst = Number(t.burst ?? t.rate);
+    if (!(rate > 0) || !(burst >= 1)) continue;
+    const key = (["ip", "subject", "api_key"].includes(t.key as string) ? t.key : "ip") as KeyBy;
+    rules[cls] = { rate, burst: Math.floor(burst), key };
+  }
+  return { enabled: r.enabled === true, trustForwardedFor: r.trust_forwarded_for === true, rules };
+}
+
+/** The bucket a request draws from: the rule's key, falling back to the client address. */
+export function bucketOf(rule: { key: KeyBy }, who: Identity, trustForwardedFor: boolean): string {
+  if (rule.key === "subject" && who.subject) return `sub:${who.subject}`;
+  if (rule.key === "api_key" && who.apiKey) return `key:${who.apiKey}`;
+  return `ip:${trustForwardedFor && who.clientIp ? who.clientIp : "unknown"}`;
+}
+
+export class Limiter {
+  private readonly dir: Dir;
+  private readonly settings: LimitSettings;
+  private readonly counters: Counters;
+
+  constructor(dir: Dir, settings: LimitSettings) {
+    this.dir = dir;
+    this.settings = settings;
+    // Decisions happen on every request: counters are sharded and not fsynced.
+    this.counters = new Counters(dir, () => Date.now(), { durable: false, shards: 8 });
+  }
+
+  check(routeClass: string, who: Identity, nowMs: number): Verdict {
+    const rule = this.settings.enabled ? this.settings.rules[routeClass] : undefined;
+    if (!rule) return UNLIMITED;
+    // Hash the bucket: keys may hold anything (api keys, addresses) and must not be file paths.
+    const name = toHex(sha256(encodeUtf8(bucketOf(rule, who, this.settings.trustForwardedFor)))).slice(0, 32);
+    const dirPath = `ratelimit/${routeClass}`;
+    this.dir.mkdirp(dirPath);
+    const path = `${dirPath}/${name}`;
+    const d = withLock(this.dir, path, () => Date.now(), () => {
+      const raw = this.dir.read(path);
+      const stored = raw ? Number(decodeUtf8(raw)) : NaN;
+      const decision = gcra(Number.isFinite(stored) ? stored : null, nowMs, rule);
+      if (decision.allowed) this.dir.writeAtomic(path, encodeUtf8(String(decision.tat)), false);
+      return decision;
+    });
+    this.counters.add(`keel_ratelimit_${routeClass}_${d.allowed ? "allowed" : "limited"}_total`, 1);
+    return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, resetSeconds: d.resetSeconds, retryAfterSeconds: d.retryAfterSeconds };
+  }
 }

@@ -1,0 +1,100 @@
+// Turn [auth] keys from edge.toml into what the auth component verifies with: PEM files, JWKs
+// and JWKS files become public JWKs (parsed by Node's crypto, so the component never parses
+// ASN.1), and secrets stay environment-variable references. The secret values travel in the
+// component's environment, never in the config or on a command line.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { ConfigError } from "./config-error.ts";
+
+export interface ResolvedAuth {
+  /** The [auth] table with `resolved_keys` added, for KEEL_NODE_CONFIG. */
+  auth: Record<string, unknown>;
+  /** Secret environment variables the components need (name → value). */
+  secrets: Record<string, string>;
+  notes: string[];
+}
+
+const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
+
+export function resolveAuth(raw: Record<string, unknown> | undefined, opts: { configDir: string; dataDir: string; env: NodeJS.ProcessEnv }): ResolvedAuth {
+  const auth = { ...(raw ?? {}) };
+  const secrets: Record<string, string> = {};
+  const notes: string[] = [];
+  const resolved: Record<string, unknown>[] = [];
+  const keys = auth.keys ?? [];
+  if (!Array.isArray(keys)) throw new ConfigError("auth.keys must be a list of [[auth.keys]] tables");
+  keys.forEach((k: Record<string, unknown>, i: number) => {
+    const where = `auth.keys[${i}]`;
+    const kid = typeof k.kid === "string" ? k.kid : undefined;
+    const alg = typeof k.alg === "string" ? k.alg : undefined;
+    if (typeof k.secret_env === "string") {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(k.secret_env)) throw new ConfigError(`${where}.secret_env must be an environment variable name`);
+      const hs = alg ?? "HS256";
+      if (!MIN_SECRET_BYTES[hs]) throw new ConfigError(`${where}: a secret verifies HS256, HS384 or HS512, not ${hs}`);
+      let value = opts.env[k.secret_env];
+      if (!value && typeof k.dev_secret_file === "string") {
+        const file = path.resolve(opts.dataDir, k.dev_secret_file);
+        value = devSecret(file);
+        notes.push(`auth: ${k.secret_env} is not set; using the local dev secret in ${file} (mint a token: pnpm token)`);
+      }
+      if (!value) throw new ConfigError(`${where}: environment variable ${k.secret_env} is not set`);
+      if (Buffer.byteLength(value) < MIN_SECRET_BYTES[hs]) throw new ConfigError(`${where}: ${k.secret_env} is shorter than ${MIN_SECRET_BYTES[hs]} bytes, too weak for ${hs}`);
+      secrets[k.secret_env] = value;
+      resolved.push({ kid, alg: hs, secret_env: k.secret_env });
+    } else if (typeof k.pem_file === "string") {
+      const file = path.resolve(opts.configDir, k.pem_file);
+      let pem: string;
+      try {
+        pem = fs.readFileSync(file, "utf8");
+      } catch (e) {
+        throw new ConfigError(`${where}: cannot read ${file} (${(e as Error).message})`);
+      }
+      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey(pem), where) });
+    } else if (k.jwk && typeof k.jwk === "object") {
+      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey({ key: k.jwk as crypto.JsonWebKey, format: "jwk" }), where) });
+    } else {
+      throw new ConfigError(`${where} needs secret_env, pem_file or jwk`);
+    }
+  });
+  if (typeof auth.jwks_file === "string") {
+    const file = path.resolve(opts.configDir, auth.jwks_file);
+    let doc: { keys?: unknown };
+    try {
+      doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new ConfigError(`auth.jwks_file: cannot read ${file} as JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(doc.keys)) throw new ConfigError(`auth.jwks_file: ${file} has no "keys" list`);
+    doc.keys.forEach((j: Record<string, unknown>, i: number) => {
+      const jwk = publicJwk(() => crypto.createPublicKey({ key: j as crypto.JsonWebKey, format: "jwk" }), `${file} keys[${i}]`);
+      resolved.push({ kid: typeof j.kid === "string" ? j.kid : undefined, alg: typeof j.alg === "string" ? j.alg : undefined, jwk });
+    });
+  }
+  auth.resolved_keys = resolved;
+  return { auth, secrets, notes };
+}
+
+function publicJwk(make: () => crypto.KeyObject, where: string): crypto.JsonWebKey {
+  let key: crypto.KeyObject;
+  try {
+    key = make();
+  } catch (e) {
+    throw new ConfigError(`${where}: not a usable public key (${(e as Error).message.split("\n")[0]})`);
+  }
+  const jwk = key.export({ format: "jwk" });
+  if (jwk.kty === "RSA" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new ConfigError(`${where}: RSA keys must be at least 2048 bits`);
+  return jwk;
+}
+
+/** The local dev secret: created once (random 32 bytes) with owner-only permissions. */
+function devSecret(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const value = crypto.randomBytes(32).toString("base64url");
+    fs.writeFileSync(file, value + "\n", { mode: 0o600 });
+    return value;
+  }
+}
