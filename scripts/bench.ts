@@ -13,7 +13,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { ROOT, TOOLS } from "./lib/project.ts";
 import { info } from "./lib/progress.ts";
-import { startNode, freePort, tempDataDir, NODE } from "../tests/helpers/nodes.ts";
+import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
 import { NodeDir } from "../components/storage/test/node-dir.ts";
 import { encodeRecord } from "../components/storage/src/record.ts";
 import { fileName } from "../components/storage/src/keys.ts";
@@ -125,7 +125,8 @@ async function natsTarget(): Promise<Result[]> {
 }
 
 async function benchStorage(): Promise<void> {
-  const keel = await startNode("wasmtime");
+  // Storage throughput, not the limiter: rate limits off (their cost is `pnpm bench auth`).
+  const keel = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant(UNLIMITED) } });
   let keelResults: Result[];
   try {
     keelResults = await httpTarget("Keel on wasmtime serve (composed.cwasm, fresh instance per request)", keel.url);
@@ -178,7 +179,7 @@ async function benchScale(): Promise<void> {
     info(`populating ${n} keys …`);
     populate(dataDir, n);
     // reuse 1: every request pays for opening the store in a fresh instance.
-    const node = await startNode("wasmtime", { dataDir, reuse: 1 });
+    const node = await startNode("wasmtime", { dataDir, reuse: 1, env: { KEEL_CONFIG: configVariant(UNLIMITED) } });
     const time = async (f: () => Promise<Response>) => {
       const t = performance.now();
       const r = await f();

@@ -2,7 +2,10 @@
 // reuses instances, one request at a time each); they share nothing but files. Nothing may be
 // lost, duplicated or interleaved, and readers only ever see whole values.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNode, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { type HostKind, type RunningNode, UNLIMITED, configVariant, startNode } from "../helpers/nodes.ts";
+
+// Load tests run without rate limits (they are tested on their own in rate-limit.test.ts).
+const CONFIG = configVariant(UNLIMITED);
 
 const variants: [string, HostKind, number | undefined][] = [
   ["wasmtime serve, fresh instance per request", "wasmtime", 1],
@@ -13,7 +16,7 @@ const variants: [string, HostKind, number | undefined][] = [
 describe.each(variants)("concurrent load: %s", (_label, kind, reuse) => {
   let node: RunningNode;
   beforeAll(async () => {
-    node = await startNode(kind, { reuse });
+    node = await startNode(kind, { reuse, env: { KEEL_CONFIG: CONFIG } });
   });
   afterAll(async () => {
     await node?.stop();

@@ -2,7 +2,10 @@
 // a write load, many times over, on both hosts. After every restart each acknowledged write
 // must be there; at the end the store verifies clean once compaction has cut torn tails.
 import { describe, expect, it } from "vitest";
-import { runCli, startNode, tempDataDir, type HostKind } from "../helpers/nodes.ts";
+import { type HostKind, UNLIMITED, configVariant, runCli, startNode, tempDataDir } from "../helpers/nodes.ts";
+
+// Load tests run without rate limits (they are tested on their own in rate-limit.test.ts).
+const CONFIG = configVariant(UNLIMITED);
 
 const CYCLES = Number(process.env.KEEL_CRASH_CYCLES ?? 12);
 const WORKERS = 4;
@@ -63,7 +66,7 @@ describe.each<HostKind>(["wasmtime", "node"])("SIGKILL during writes on the %s h
     const dataDir = tempDataDir(`crash-${kind}`);
     const acked: Acked = { keys: new Map(), records: new Map() };
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const node = await startNode(kind, { dataDir });
+      const node = await startNode(kind, { dataDir, env: { KEEL_CONFIG: CONFIG } });
       await verifyAll(node.url, acked);
       const stop = { now: false };
       const running = load(node.url, cycle, acked, stop);
@@ -72,7 +75,7 @@ describe.each<HostKind>(["wasmtime", "node"])("SIGKILL during writes on the %s h
       stop.now = true;
       await running;
     }
-    const node = await startNode(kind, { dataDir });
+    const node = await startNode(kind, { dataDir, env: { KEEL_CONFIG: CONFIG } });
     await verifyAll(node.url, acked);
     await node.stop();
     const compact = await runCli("wasmtime", dataDir, ["compact"]);

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startNode, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { adminHeaders, runCli, startNode, type HostKind, type RunningNode } from "../helpers/nodes.ts";
 
 const MiB = 1024 * 1024;
 
@@ -103,7 +103,7 @@ describe.each<HostKind>(["wasmtime", "node"])("KV slice on the %s host", (kind) 
   });
 
   it("/_keel/resources counts the stored keys", async () => {
-    const r = await fetch(`${node.url}/_keel/resources`);
+    const r = await fetch(`${node.url}/_keel/resources`, { headers: adminHeaders(node) });
     expect(r.status).toBe(200);
     const u = (await json(r)) as { keys: number; used_bytes: number };
     expect(u.keys).toBeGreaterThanOrEqual(1);

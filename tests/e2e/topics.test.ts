@@ -1,6 +1,6 @@
 // Topic logs through the HTTP API and the cli, on both hosts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startNode, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { adminHeaders, runCli, startNode, type HostKind, type RunningNode } from "../helpers/nodes.ts";
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -64,12 +64,12 @@ describe.each<HostKind>(["wasmtime", "node"])("topic logs on the %s host", (kind
   });
 
   it("serves Prometheus metrics and resources", async () => {
-    const m = await fetch(`${node.url}/_keel/metrics`);
+    const m = await fetch(`${node.url}/_keel/metrics`, { headers: adminHeaders(node) });
     expect(m.headers.get("content-type")).toMatch(/^text\/plain/);
     const body = await m.text();
     expect(body).toMatch(/^keel_storage_used_bytes \d+$/m);
     expect(body).toMatch(/^keel_storage_topics [1-9]\d*$/m);
-    const res = (await (await fetch(`${node.url}/_keel/resources`)).json()) as Record<string, unknown>;
+    const res = (await (await fetch(`${node.url}/_keel/resources`, { headers: adminHeaders(node) })).json()) as Record<string, unknown>;
     expect(res).toMatchObject({ max_bytes: 0, eviction: "oldest", max_value_bytes: 1048576 });
   });
 

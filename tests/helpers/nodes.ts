@@ -6,7 +6,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { serveCommand } from "../../scripts/serve.ts";
+import { serveCommand, DEFAULT_CONFIG } from "../../scripts/serve.ts";
+import { parse, stringify } from "smol-toml";
+import { loadConfig } from "../../host/src/config.ts";
+import { tokenFor } from "../../host/src/token.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
@@ -113,4 +116,26 @@ export async function runCli(runner: "wasmtime" | "jco", dataDir: string, args: 
     p.once("error", reject);
     p.once("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** deployment/edge.toml with some tables replaced, written to a temp file; returns its path. */
+export function configVariant(overrides: Record<string, unknown>): string {
+  const doc = parse(fs.readFileSync(DEFAULT_CONFIG, "utf8")) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(overrides)) doc[k] = v;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keel-config-")), "edge.toml");
+  fs.writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/** The default config with rate limits off: for tests and benchmarks that push load. */
+export const UNLIMITED = { rate_limit: { enabled: false } };
+
+/** A bearer token the node accepts (signed with its dev secret), `admin` scope by default. */
+export function tokenOf(node: RunningNode, scopes = ["read", "write", "admin"], configFile = DEFAULT_CONFIG): string {
+  return tokenFor(loadConfig(configFile), node.dataDir, { sub: "test-admin", scopes, ttlSeconds: 600 });
+}
+
+/** Headers carrying an admin token for `node`. */
+export function adminHeaders(node: RunningNode): Record<string, string> {
+  return { authorization: `Bearer ${tokenOf(node)}` };
 }

@@ -111,7 +111,7 @@ export function decodeToken(token: string, maxBytes: number) {
   if (parts.length !== 3) reject(`token has ${parts.length} parts; a JWS has 3`);
   const [h, p, s] = parts;
   const header = json(b64(h, "header"), "header");
-  const payload = json(b64(p, "payload"), "payload") as Claims;
+  const payload = b64(p, "payload");
   const signature = b64(s, "signature");
   return { header, payload, signature, signingInput: asciiBytes(`${h}.${p}`) };
 }
@@ -124,6 +124,13 @@ function asciiBytes(s: string): Uint8Array {
 
 /** Verify a compact JWS and its claims; returns the claims or throws TokenError. */
 export function verifyToken(token: string, keys: Key[], opts: VerifyOptions): Claims {
+  const payload = json(verifyJws(token, keys, opts), "payload") as Claims;
+  checkClaims(payload, opts);
+  return payload;
+}
+
+/** Verify a compact JWS signature (header rules, key choice, signature); returns the payload bytes. */
+export function verifyJws(token: string, keys: Key[], opts: Pick<VerifyOptions, "maxTokenBytes" | "algorithms">): Uint8Array {
   const { header, payload, signature, signingInput } = decodeToken(token, opts.maxTokenBytes);
   const alg = header.alg;
   if (typeof alg !== "string") reject("header has no alg");
@@ -139,7 +146,6 @@ export function verifyToken(token: string, keys: Key[], opts: VerifyOptions): Cl
   const candidates = keys.filter((k) => k.algs.includes(alg as Alg) && (kid === undefined || k.kid === kid));
   if (!candidates.length) reject(kid !== undefined ? `unknown kid ${JSON.stringify(String(kid).slice(0, 40))}` : `no key for alg ${alg}`);
   if (!candidates.some((k) => verifySignature(alg as Alg, k, signingInput, signature))) reject("bad signature");
-  checkClaims(payload, opts);
   return payload;
 }
 

@@ -1,0 +1,78 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { gcra } from "../src/gcra.ts";
+import { Limiter, limitSettings, bucketOf } from "../src/limits.ts";
+import { NodeDir } from "../../storage/test/node-dir.ts";
+
+describe("gcra", () => {
+  const rule = { rate: 10, burst: 5 };
+
+  it("admits a burst, then one request per interval", () => {
+    let tat: number | null = null;
+    const at = (now: number) => {
+      const d = gcra(tat, now, rule);
+      if (d.allowed) tat = d.tat;
+      return d;
+    };
+    expect([1, 2, 3, 4, 5].map(() => at(0).allowed)).toEqual([true, true, true, true, true]);
+    const refused = at(0);
+    expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+    expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(at(99).allowed).toBe(false);
+    expect(at(100).allowed).toBe(true);
+  });
+
+  it("never admits more than burst + rate × elapsed (property, random arrivals)", () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const r = { rate: 1 + Math.floor(Math.random() * 50), burst: 1 + Math.floor(Math.random() * 20) };
+      let tat: number | null = null;
+      let admitted = 0;
+      let now = 0;
+      for (let i = 0; i < 2000; i++) {
+        now += Math.random() * (2000 / r.rate) * Math.random();
+        const d = gcra(tat, now, r);
+        if (d.allowed) {
+          tat = d.tat;
+          admitted++;
+        }
+        expect(admitted).toBeLessThanOrEqual(r.burst + (r.rate * now) / 1000 + 1e-6);
+      }
+    }
+  });
+
+  it("reports remaining and reset for the headers", () => {
+    const d = gcra(null, 1000, { rate: 1, burst: 3 });
+    expect(d).toMatchObject({ allowed: true, limit: 3, remaining: 2, resetSeconds: 1 });
+  });
+});
+
+describe("Limiter on a real directory", () => {
+  const dir = () => new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-rl-")));
+  const settings = limitSettings({ rate_limit: { enabled: true, trust_forwarded_for: true, rules: { write: { rate: 1, burst: 2, key: "ip" }, admin: { rate: 1, burst: 1, key: "subject" } } } });
+
+  it("keeps separate allowances per client and per route class, shared through files", () => {
+    const d = dir();
+    const a = new Limiter(d, settings);
+    const b = new Limiter(d, settings); // another instance on the same data dir
+    const who = { clientIp: "10.0.0.1" };
+    expect(a.check("write", who, 0).allowed).toBe(true);
+    expect(b.check("write", who, 0).allowed).toBe(true);
+    expect(a.check("write", who, 0).allowed).toBe(false);
+    expect(b.check("write", { clientIp: "10.0.0.2" }, 0).allowed).toBe(true);
+    expect(a.check("read", who, 0)).toMatchObject({ allowed: true, limit: 0 }); // no rule: unlimited
+  });
+
+  it("keys by subject when the rule says so, falling back to the address", () => {
+    expect(bucketOf({ key: "subject" }, { clientIp: "1.2.3.4", subject: "alice" }, true)).toBe("sub:alice");
+    expect(bucketOf({ key: "subject" }, { clientIp: "1.2.3.4" }, true)).toBe("ip:1.2.3.4");
+    expect(bucketOf({ key: "ip" }, { clientIp: "1.2.3.4" }, false)).toBe("ip:unknown");
+    expect(bucketOf({ key: "api_key" }, { clientIp: "x", apiKey: "k1" }, false)).toBe("key:k1");
+  });
+
+  it("ignores broken rules and is off unless enabled", () => {
+    const s = limitSettings({ rate_limit: { enabled: false, rules: { read: { rate: -1 }, write: { rate: "x" } } } });
+    expect(s).toMatchObject({ enabled: false, rules: {} });
+  });
+});
