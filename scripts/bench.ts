@@ -33,7 +33,7 @@ const BIG_BATCH = 1000;
 
 type Result = { name: string; rate: number; unit: string; p99: number };
 
-async function cannon(name: string, url: string, unit: string, perRequest: number, request: () => { method: "GET" | "PUT" | "POST"; path: string; body?: string; headers?: Record<string, string> }): Promise<Result> {
+async function cannon(name: string, url: string, unit: string, perRequest: number, request: () => { method: "GET" | "PUT" | "POST"; path: string; body?: string; headers?: Record<string, string> }): Promise<Result & { name: string }> {
   info(`  ${name} (${SECONDS} s, ${CONNECTIONS} connections) …`);
   const r = await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS,
@@ -203,11 +203,87 @@ async function benchScale(): Promise<void> {
   for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i])).join("  "));
 }
 
+/**
+ * `pnpm bench auth`: what auth + rate limiting cost per request. The same GET under wasmtime
+ * serve with both off, with an HS256 token and limits on, and (sequentially, a fresh token per
+ * request so no cache helps) the price of one signature check per algorithm.
+ */
+async function benchAuth(): Promise<void> {
+  const crypto = await import("node:crypto");
+  const { mintToken } = await import("../host/src/token.ts");
+  const keys = {
+    RS256: crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }),
+    ES256: crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }),
+    EdDSA: crypto.generateKeyPairSync("ed25519"),
+  };
+  const secret = crypto.randomBytes(32).toString("hex");
+  const auth = {
+    mode: "jwt", issuer: "bench", audience: "keel", anonymous_scopes: [],
+    keys: [
+      { kid: "hs", alg: "HS256", secret_env: "KEEL_BENCH_SECRET" },
+      ...Object.entries(keys).map(([alg, k]) => ({ kid: alg, alg, jwk: k.publicKey.export({ format: "jwk" }) })),
+    ],
+  };
+  const limits = { enabled: true, rules: { read: { rate: 1e6, burst: 1e6, key: "subject" } } };
+  const claims = (i: number) => ({ sub: `bench-${i}`, scope: "read write", iss: "bench", aud: "keel", exp: Math.floor(Date.now() / 1000) + 3600 });
+  const sign = (alg: string, i: number) => {
+    if (alg === "HS256") return mintToken(secret, "hs", claims(i));
+    const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const input = `${enc({ alg, kid: alg })}.${enc(claims(i))}`;
+    const k = keys[alg as keyof typeof keys].privateKey;
+    const sig = alg === "RS256" ? crypto.sign("sha256", Buffer.from(input), k)
+      : alg === "ES256" ? crypto.sign("sha256", Buffer.from(input), { key: k, dsaEncoding: "ieee-p1363" })
+      : crypto.sign(null, Buffer.from(input), k);
+    return `${input}.${sig.toString("base64url")}`;
+  };
+  const off = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant({ auth: { mode: "open" }, rate_limit: { enabled: false } }) } });
+  const on = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant({ auth, rate_limit: limits }), KEEL_BENCH_SECRET: secret } });
+  try {
+    for (const n of [off, on]) await fetch(`${n.url}/v1/kv/k`, { method: "PUT", body: VALUE, headers: { authorization: `Bearer ${sign("HS256", 0)}` } });
+    info("throughput (same token reused, as a client with a session would):");
+    const token = sign("HS256", 1);
+    const a = await cannon("auth and rate limit off", off.url, "req/s", 1, () => ({ method: "GET", path: "/v1/kv/k" }));
+    const b = await cannon("HS256 token + rate limit", on.url, "req/s", 1, () => ({ method: "GET", path: "/v1/kv/k", headers: { authorization: `Bearer ${token}` } }));
+    const seq = async (url: string, hdr: () => Record<string, string>, n = 40) => {
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const h = hdr();
+        const t = performance.now();
+        const r = await fetch(`${url}/v1/kv/k`, { headers: h });
+        await r.arrayBuffer();
+        if (r.status !== 200) throw new Error(`status ${r.status}`);
+        xs.push(performance.now() - t);
+      }
+      return xs.sort((x, y) => x - y)[Math.floor(n / 2)];
+    };
+    info("sequential latency, a fresh token per request (every request verifies a signature):");
+    const base = await seq(off.url, () => ({}));
+    const rows = [["configuration", "req/s (16 conn)", "median ms (sequential)", "added ms"]];
+    rows.push([a.name, a.rate.toFixed(0), base.toFixed(2), "-"]);
+    rows.push([`${b.name} (cached verify)`, b.rate.toFixed(0), (await seq(on.url, () => ({ authorization: `Bearer ${token}` }))).toFixed(2), ""]);
+    rows[2][3] = (Number(rows[2][2]) - base).toFixed(2);
+    let i = 100;
+    for (const alg of ["HS256", "RS256", "ES256", "EdDSA"]) {
+      info(`  ${alg} …`);
+      const m = await seq(on.url, () => ({ authorization: `Bearer ${sign(alg, i++)}` }), alg === "HS256" ? 40 : 20);
+      rows.push([`${alg}, new token each request`, "-", m.toFixed(2), (m - base).toFixed(2)]);
+    }
+    const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+    console.log("");
+    for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
+    console.log(`\nthroughput ratio with auth + rate limit: ${(b.rate / a.rate).toFixed(2)}`);
+  } finally {
+    await off.stop();
+    await on.stop();
+  }
+}
+
 const what = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "storage";
 if (what === "storage") await benchStorage();
 else if (what === "storage-scale") await benchScale();
+else if (what === "auth") await benchAuth();
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth`);
   process.exit(2);
 }
 process.exit(0);

@@ -62,8 +62,8 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   const t0 = performance.now();
   let proc: ChildProcess;
   if (kind === "wasmtime") {
-    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse });
-    proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...opts.env } });
+    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env } });
+    proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   } else {
     proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {
       cwd: ROOT,

@@ -36,7 +36,10 @@ const services: Services = {
     counters: () => admin.counters().map((c) => ({ name: c.name, value: Number(c.value) })),
   },
   verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization, BigInt(nowMs)) },
-  limiter: { check: (cls, who, nowMs) => limiter.check(cls, who, BigInt(nowMs)) },
+  limiter: {
+    check: (cls, who, nowMs) => limiter.check(cls, who, BigInt(nowMs)),
+    counters: () => limiter.counters().map((c) => ({ name: c.name, value: Number(c.value) })),
+  },
   nowMs: () => Date.now(),
 };
 

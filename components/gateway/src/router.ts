@@ -34,6 +34,7 @@ export interface Services {
     check(routeClass: RouteClass, who: Identity, nowMs: number): {
       allowed: boolean; limit: number; remaining: number; resetSeconds: number; retryAfterSeconds: number;
     };
+    counters(): { name: string; value: number }[];
   };
   nowMs(): number;
 }
@@ -273,7 +274,7 @@ function metricsText(svc: Services): string {
   gauge("keel_storage_max_bytes", "Configured storage limit in bytes (0 = unlimited).", u.maxBytes);
   gauge("keel_storage_keys", "Live keys.", u.keys);
   gauge("keel_storage_topics", "Topics.", u.topics);
-  for (const c of svc.admin.counters()) lines.push(`# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
+  for (const c of [...svc.admin.counters(), ...svc.limiter.counters()]) lines.push(`# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
   return lines.join("\n") + "\n";
 }
 

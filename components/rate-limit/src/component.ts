@@ -21,4 +21,5 @@ function current(): Limiter {
 export { api as limiter };
 const api = {
   check: (routeClass: string, who: Identity, nowMs: number) => current().check(routeClass, who, nowMs),
+  counters: () => current().counters(),
 };

@@ -3,7 +3,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Dir } from "../../storage/src/dir.ts";
 import { withLock } from "../../storage/src/lock.ts";
-import { Counters } from "../../storage/src/counters.ts";
 import { encodeUtf8, decodeUtf8, toHex } from "../../storage/src/utf8.ts";
 import { gcra, type Rule } from "./gcra.ts";
 
@@ -59,13 +58,28 @@ export function bucketOf(rule: { key: KeyBy }, who: Identity, trustForwardedFor:
 export class Limiter {
   private readonly dir: Dir;
   private readonly settings: LimitSettings;
-  private readonly counters: Counters;
 
   constructor(dir: Dir, settings: LimitSettings) {
     this.dir = dir;
     this.settings = settings;
-    // Decisions happen on every request: counters are sharded and not fsynced.
-    this.counters = new Counters(dir, () => Date.now(), { durable: false, shards: 8 });
+  }
+
+  /** Decisions per route class, summed over every bucket file (for /_keel/metrics). */
+  counters(): { name: string; value: number }[] {
+    const out: { name: string; value: number }[] = [];
+    for (const cls of this.dir.list("ratelimit").sort()) {
+      let allowed = 0;
+      let limited = 0;
+      for (const f of this.dir.list(`ratelimit/${cls}`)) {
+        if (!/^[0-9a-f]{32}$/.test(f)) continue;
+        const raw = this.dir.read(`ratelimit/${cls}/${f}`);
+        const [, a, l] = (raw ? decodeUtf8(raw) : "").split(" ").map(Number);
+        allowed += a || 0;
+        limited += l || 0;
+      }
+      out.push({ name: `keel_ratelimit_${cls}_allowed_total`, value: allowed }, { name: `keel_ratelimit_${cls}_limited_total`, value: limited });
+    }
+    return out;
   }
 
   check(routeClass: string, who: Identity, nowMs: number): Verdict {
@@ -76,14 +90,17 @@ export class Limiter {
     const dirPath = `ratelimit/${routeClass}`;
     this.dir.mkdirp(dirPath);
     const path = `${dirPath}/${name}`;
+    // NOTE: the bucket file holds "<TAT> <allowed> <limited>": the decision counts ride along
+    // with the state write this request makes anyway (metrics sum the files).
     const d = withLock(this.dir, path, () => Date.now(), () => {
       const raw = this.dir.read(path);
-      const stored = raw ? Number(decodeUtf8(raw)) : NaN;
-      const decision = gcra(Number.isFinite(stored) ? stored : null, nowMs, rule);
-      if (decision.allowed) this.dir.writeAtomic(path, encodeUtf8(String(decision.tat)), false);
+      const [tat, allowed, limited] = (raw ? decodeUtf8(raw) : "").split(" ").map(Number);
+      const decision = gcra(Number.isFinite(tat) && raw ? tat : null, nowMs, rule);
+      const counts = [allowed || 0, limited || 0];
+      counts[decision.allowed ? 0 : 1]++;
+      this.dir.writeAtomic(path, encodeUtf8(`${decision.tat} ${counts[0]} ${counts[1]}`), false);
       return decision;
     });
-    this.counters.add(`keel_ratelimit_${routeClass}_${d.allowed ? "allowed" : "limited"}_total`, 1);
     return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, resetSeconds: d.resetSeconds, retryAfterSeconds: d.retryAfterSeconds };
   }
 }

@@ -22,6 +22,7 @@ function dispose(r: unknown): void {
 
 export class WasiDir implements Dir {
   private readonly root: Descriptor;
+  private readonly made = new Set<string>();
 
   private constructor(root: Descriptor) {
     this.root = root;
@@ -77,7 +78,8 @@ export class WasiDir implements Dir {
 
   createExclusive(path: string, data: Uint8Array): boolean {
     try {
-      this.writeFile(path, data, { create: true, exclusive: true });
+      // Lock files are never fsynced: after a crash a lock is stale anyway.
+      this.writeFile(path, data, { create: true, exclusive: true }, false);
       return true;
     } catch (e) {
       if ((e as { val?: string }).val?.endsWith(": exist")) return false;
@@ -115,6 +117,9 @@ export class WasiDir implements Dir {
   }
 
   mkdirp(path: string): void {
+    // Directories are never removed while a node runs: make each one once per instance.
+    if (this.made.has(path)) return;
+    this.made.add(path);
     let sofar = "";
     for (const part of path.split("/")) {
       sofar = sofar ? `${sofar}/${part}` : part;
