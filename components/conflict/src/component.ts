@@ -1,13 +1,29 @@
-// Wiring only: keel:conflict/resolver → hlc.ts and strategies.ts; `custom` calls the plugged
+// Wiring only: keel:conflict/resolver → policy.ts and strategies.ts; `custom` calls the plugged
 // keel:conflict/merge (a user's plug-in, or merge-default which declines).
 import { merge } from "keel:conflict/merge@0.1.0";
-import { tick, receive } from "./hlc.ts";
-import { resolve, type Strategy, type Version } from "./strategies.ts";
+import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import { conflictSettings, strategyFor, type ConflictSettings } from "./policy.ts";
+import { resolve, type Version } from "./strategies.ts";
 
+let settings: ConflictSettings | undefined;
+function current(): ConflictSettings {
+  if (!settings) {
+    let config: unknown = {};
+    try {
+      config = JSON.parse(new Map(getEnvironment()).get("KEEL_NODE_CONFIG") ?? "{}");
+    } catch {
+      // the host validates the config file
+    }
+    settings = conflictSettings(config);
+  }
+  return settings;
+}
 
 export const resolver = {
-  stamp: (node: string, last: Parameters<typeof tick>[1], nowMs: number) => tick(node, last ?? null, nowMs),
-  observe: receive,
-  resolve: (key: string, strategy: Strategy, local: Version, remote: Version) =>
-    resolve(strategy, local, remote, (l, r) => merge(key, l, r)),
+  strategyFor: (key: string) => strategyFor(current(), key),
+  resolve: (key: string, local: Version, remote: Version) => {
+    const s = current();
+    const r = resolve(strategyFor(s, key), s.fallback, local, remote, (l, rm) => merge(key, l, rm), s.maxValueBytes);
+    return { decision: r.decision, strategy: r.strategy, fallbackReason: r.fallbackReason };
+  },
 };

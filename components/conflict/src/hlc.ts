@@ -1,5 +1,6 @@
 // Hybrid logical clocks (Kulkarni et al.): physical time when it moves forward, a logical
-// counter when it does not, the node id to break ties. Total order, same on every node.
+// counter when it does not, the node id to break ties. A total order, the same on every node.
+// As a string (the HTTP ETag): `<wall-ms>.<counter>.<node>`.
 
 export interface Hlc {
   wallMs: number;
@@ -7,20 +8,12 @@ export interface Hlc {
   node: string;
 }
 
+const NODE = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** The stamp for a local event after `last` at physical time `nowMs`. */
 export function tick(node: string, last: Hlc | null, nowMs: number): Hlc {
   if (!last || nowMs > last.wallMs) return { wallMs: nowMs, counter: 0, node };
   return { wallMs: last.wallMs, counter: last.counter + 1, node };
-}
-
-/** Fold a received stamp into the local clock. */
-export function receive(local: Hlc, remote: Hlc, nowMs: number): Hlc {
-  const wallMs = Math.max(local.wallMs, remote.wallMs, nowMs);
-  let counter = 0;
-  if (wallMs === local.wallMs && wallMs === remote.wallMs) counter = Math.max(local.counter, remote.counter) + 1;
-  else if (wallMs === local.wallMs) counter = local.counter + 1;
-  else if (wallMs === remote.wallMs) counter = remote.counter + 1;
-  return { wallMs, counter, node: local.node };
 }
 
 /** Total order: wall time, then counter, then node id. */
@@ -28,4 +21,20 @@ export function compare(a: Hlc, b: Hlc): number {
   if (a.wallMs !== b.wallMs) return a.wallMs < b.wallMs ? -1 : 1;
   if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
   return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+}
+
+export function formatHlc(h: Hlc): string {
+  return `${h.wallMs}.${h.counter}.${h.node}`;
+}
+
+export function parseHlc(s: string): Hlc | null {
+  const m = /^(\d{1,16})\.(\d{1,9})\.(.+)$/.exec(s);
+  if (!m || !NODE.test(m[3])) return null;
+  return { wallMs: Number(m[1]), counter: Number(m[2]), node: m[3] };
+}
+
+/** The stamp of a merge of `a` and `b`: after both, the same whichever order they came in. */
+export function mergedStamp(a: Hlc, b: Hlc): Hlc {
+  const hi = compare(a, b) >= 0 ? a : b;
+  return { wallMs: hi.wallMs, counter: hi.counter + 1, node: hi.node };
 }

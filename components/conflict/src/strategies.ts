@@ -1,10 +1,14 @@
-// Built-in resolution strategies. Each is a pure function of the two versions, symmetric in
-// its arguments, so every node that sees the same versions decides the same way.
+// Built-in resolution strategies, and `custom` through a merge plug-in with a fallback. Each
+// built-in is a total order on versions, so whichever order versions arrive in, every node
+// keeps the same one (the property tests in test/convergence.test.ts check this).
 import { compare, type Hlc } from "./hlc.ts";
+
+export type Origin = "edge" | "cloud";
 
 export interface Version {
   stamp: Hlc;
-  origin: "edge" | "cloud";
+  origin: Origin;
+  /** null: a tombstone (delete). */
   value: Uint8Array | null;
 }
 
@@ -13,32 +17,50 @@ export type Strategy = "last-write-wins" | "first-write-wins" | "cloud-wins" | "
 export type Decision =
   | { tag: "keep-local" }
   | { tag: "take-remote" }
-  | { tag: "merged"; val: Version }
-  | { tag: "siblings"; val: Version[] };
+  | { tag: "merged"; val: Uint8Array | null }
+  | { tag: "siblings" };
+
+export interface Resolution {
+  decision: Decision;
+  strategy: Strategy;
+  fallbackReason: string | null;
+}
+
+/** A merge plug-in: returns the merged value or throws. */
+export type Merge = (local: Version, remote: Version) => Version;
 
 const pick = (localWins: boolean): Decision => (localWins ? { tag: "keep-local" } : { tag: "take-remote" });
 
-/** Decide between `local` and `remote`; `merge` is called for `custom`. */
-export function resolve(
-  strategy: Strategy,
-  local: Version,
-  remote: Version,
-  merge: (l: Version, r: Version) => Version,
-): Decision {
-  const order = compare(local.stamp, remote.stamp);
-  if (order === 0) return { tag: "keep-local" };
+/** Is `a` preferred over `b` under `strategy`? A strict total order for the built-ins. */
+export function prefer(strategy: Exclude<Strategy, "custom" | "keep-both">, a: Version, b: Version): boolean {
+  const order = compare(a.stamp, b.stamp);
   switch (strategy) {
     case "last-write-wins":
-      return pick(order > 0);
+      return order > 0;
     case "first-write-wins":
-      return pick(order < 0);
+      return order < 0;
     case "cloud-wins":
-      return local.origin === remote.origin ? pick(order > 0) : pick(local.origin === "cloud");
+      return a.origin === b.origin ? order > 0 : a.origin === "cloud";
     case "edge-wins":
-      return local.origin === remote.origin ? pick(order > 0) : pick(local.origin === "edge");
-    case "keep-both":
-      return { tag: "siblings", val: order < 0 ? [local, remote] : [remote, local] };
-    case "custom":
-      return { tag: "merged", val: merge(local, remote) };
+      return a.origin === b.origin ? order > 0 : a.origin === "edge";
   }
+}
+
+export function resolve(strategy: Strategy, fallback: Exclude<Strategy, "custom">, local: Version, remote: Version, merge: Merge, maxValueBytes: number): Resolution {
+  if (strategy === "keep-both") return { decision: { tag: "siblings" }, strategy, fallbackReason: null };
+  if (strategy !== "custom") return { decision: pick(prefer(strategy, local, remote)), strategy, fallbackReason: null };
+  let reason: string;
+  try {
+    const merged = merge(local, remote);
+    const value = (merged as { value?: unknown })?.value;
+    if (value === null || value === undefined) return { decision: { tag: "merged", val: null }, strategy, fallbackReason: null };
+    if (!(value instanceof Uint8Array) && !Array.isArray(value)) reason = "plug-in returned something that is not a version";
+    else if (value.length > maxValueBytes) reason = `plug-in returned ${value.length} bytes; the limit is ${maxValueBytes}`;
+    else return { decision: { tag: "merged", val: value instanceof Uint8Array ? value : Uint8Array.from(value as number[]) }, strategy, fallbackReason: null };
+  } catch (e) {
+    const p = (e as { payload?: { tag?: string; val?: string } })?.payload ?? (e as { tag?: string; val?: string });
+    reason = p?.tag ? `plug-in error ${p.tag}${p.val ? `: ${p.val}` : ""}` : `plug-in failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const r = resolve(fallback, fallback, local, remote, merge, maxValueBytes);
+  return { ...r, fallbackReason: reason };
 }
