@@ -29,7 +29,7 @@ describe("cli commands", () => {
   it("put, get, scan, delete", () => {
     expect(run(["put", "a/1", "x"]).code).toBe(0);
     expect(run(["get", "a/1"]).stdout).toEqual(["x"]);
-    expect(run(["scan", "a/"]).stdout[0]).toMatch(/^a\/1\t\d+\.\d+\t1$/);
+    expect(run(["scan", "a/"]).stdout[0]).toMatch(/^a\/1\t\d+\.\d+\.edge-local\t1$/);
     expect(run(["delete", "a/1"]).code).toBe(0);
     expect(run(["get", "a/1"])).toMatchObject({ code: 1, stderr: ['keel: key "a/1" does not exist'] });
   });

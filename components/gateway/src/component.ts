@@ -16,6 +16,7 @@ const services: Services = {
     put: (key, value, ifMatch) => kv.put(key, value, ifMatch),
     delete: (key, ifMatch) => kv.delete(key, ifMatch),
     scan: (prefix, cursor, limit) => kv.scan(prefix, cursor, limit),
+    apply: (key, remote) => kv.apply(key, remote),
   },
   log: {
     append: (topic, payloads) => {
@@ -34,6 +35,7 @@ const services: Services = {
       };
     },
     counters: () => admin.counters().map((c) => ({ name: c.name, value: Number(c.value) })),
+    conflicts: (from, max) => admin.conflicts(BigInt(from), max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
   },
   verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization, BigInt(nowMs)) },
   limiter: {

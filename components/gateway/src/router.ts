@@ -6,10 +6,24 @@ import { decodeText, encodeText, toBase64, fromBase64 } from "./text.ts";
 
 export type { Request, Response } from "./http-types.ts";
 
+export interface Sibling {
+  version: string;
+  origin: string;
+  value: Uint8Array | null | undefined;
+}
+
 export interface Entry {
   key: string;
   value: Uint8Array;
   version: string;
+  siblings: Sibling[];
+}
+
+export interface RemoteVersion {
+  version: string;
+  origin: string;
+  value: Uint8Array | undefined;
+  replaces: string[];
 }
 
 /** What the router calls: the gateway's imports, with u64s as numbers. */
@@ -19,6 +33,7 @@ export interface Services {
     put(key: string, value: Uint8Array, ifMatch: string | undefined): string;
     delete(key: string, ifMatch: string | undefined): boolean;
     scan(prefix: string, cursor: string | undefined, limit: number): { entries: Entry[]; nextCursor?: string | null };
+    apply(key: string, remote: RemoteVersion): string;
   };
   log: {
     append(topic: string, payloads: Uint8Array[]): number[];
@@ -28,6 +43,7 @@ export interface Services {
   admin: {
     usage(): Usage;
     counters(): { name: string; value: number }[];
+    conflicts(from: number, max: number): { offset: number; timestampMs: number; payload: Uint8Array }[];
   };
   verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): { subject: string } };
   limiter: {
@@ -113,6 +129,28 @@ function route(req: Routed, svc: Services): Response {
     return { status: 200, headers: [["content-type", "text/plain; version=0.0.4"]], body: encodeText(metricsText(svc)) };
   }
 
+  if (path === "/_keel/kv/apply") {
+    if (req.method !== "POST") return methodNotAllowed("POST");
+    const denied = guard(req, svc, "sync");
+    if (denied) return denied;
+    return applyRoute(req, svc);
+  }
+
+  if (path === "/_keel/conflicts") {
+    if (req.method !== "GET") return methodNotAllowed("GET");
+    const denied = guard(req, svc, "admin");
+    if (denied) return denied;
+    const from = query.get("from") === undefined ? 0 : Number(query.get("from"));
+    const max = query.get("max") === undefined ? 100 : Number(query.get("max"));
+    if (!Number.isSafeInteger(from) || from < 0) return errorResponse(400, "bad_offset", "from must be a whole number ≥ 0");
+    if (!Number.isInteger(max) || max < 1 || max > 1000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 1000");
+    const records = svc.admin.conflicts(from, max);
+    return jsonResponse(200, {
+      conflicts: records.map((r) => ({ offset: r.offset, ...JSON.parse(decodeText(r.payload)) })),
+      next: records.length ? records[records.length - 1].offset + 1 : from,
+    });
+  }
+
   if (path === "/v1/topics") {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const denied = guard(req, svc, "read");
@@ -175,6 +213,13 @@ function kvRoute(req: Routed, svc: Services, key: string): Response {
       const entry = svc.kv.get(key);
       if (!entry) return errorResponse(404, "not_found", `key ${JSON.stringify(key)} does not exist`);
       const etag = `"${entry.version}"`;
+      if (entry.siblings.length > 1) {
+        // keep-both holds several versions: 300 lists them; a PUT (If-Match any of them) resolves.
+        return jsonResponse(300, {
+          key,
+          siblings: entry.siblings.map((x) => ({ version: x.version, origin: x.origin, deleted: !x.value, value_base64: x.value ? toBase64(x.value) : null })),
+        }, [["etag", etag]]);
+      }
       if (unquote(req.headers.get("if-none-match")) === entry.version) return { status: 304, headers: [["etag", etag]], body: new Uint8Array(0) };
       return {
         status: 200,
@@ -187,7 +232,7 @@ function kvRoute(req: Routed, svc: Services, key: string): Response {
       if (denied) return denied;
       if (req.body === null) return errorResponse(413, "too_large", `body is larger than ${MAX_BODY_BYTES} bytes`);
       const version = svc.kv.put(key, req.body, ifMatch);
-      return jsonResponse(200, { key, version }, [["etag", `"${version}"`]]);
+      return jsonResponse(200, { key, version, hlc: hlcOf(version) }, [["etag", `"${version}"`]]);
     }
     case "DELETE": {
       const denied = guard(req, svc, "write");
@@ -199,6 +244,52 @@ function kvRoute(req: Routed, svc: Services, key: string): Response {
     default:
       return methodNotAllowed("GET, HEAD, PUT, DELETE");
   }
+}
+
+/** `<wall-ms>.<counter>.<node>` as JSON fields. */
+function hlcOf(version: string): { wall_ms: number; counter: number; node: string } | null {
+  const m = /^(\d+)\.(\d+)\.(.+)$/.exec(version);
+  return m ? { wall_ms: Number(m[1]), counter: Number(m[2]), node: m[3] } : null;
+}
+
+const MAX_APPLY_VERSIONS = 1000;
+
+/**
+ * Versions written on other nodes (sync and mesh send these): JSON
+ * `{"versions": [{"key", "version", "origin", "value_base64" | null, "replaces"?}]}`. Every
+ * item is checked before any is applied, so a bad batch changes nothing.
+ */
+function applyRoute(req: Routed, svc: Services): Response {
+  if (req.body === null) return errorResponse(413, "too_large", `body is larger than ${MAX_BODY_BYTES} bytes`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(decodeText(req.body));
+  } catch {
+    return errorResponse(400, "bad_json", "body is not valid JSON");
+  }
+  const list = (doc as { versions?: unknown })?.versions;
+  if (!Array.isArray(list)) return errorResponse(400, "bad_batch", 'body must be {"versions": [...]}');
+  if (list.length > MAX_APPLY_VERSIONS) return errorResponse(413, "too_large", `a batch holds at most ${MAX_APPLY_VERSIONS} versions`);
+  const items: { key: string; remote: RemoteVersion }[] = [];
+  for (const [i, raw] of list.entries()) {
+    const v = raw as Record<string, unknown>;
+    const bad = (why: string) => errorResponse(400, "bad_batch", `versions[${i}]: ${why}`);
+    if (typeof v?.key !== "string" || !v.key) return bad("key must be a non-empty string");
+    if (typeof v.version !== "string" || !hlcOf(v.version)) return bad("version must be <wall-ms>.<counter>.<node>");
+    if (v.origin !== "edge" && v.origin !== "cloud") return bad('origin must be "edge" or "cloud"');
+    let value: Uint8Array | undefined;
+    if (v.value_base64 !== null) {
+      if (typeof v.value_base64 !== "string") return bad("value_base64 must be base64 or null (a delete)");
+      const b = fromBase64(v.value_base64);
+      if (!b) return bad("value_base64 is not base64");
+      value = b;
+    }
+    const replaces = v.replaces === undefined ? [] : v.replaces;
+    if (!Array.isArray(replaces) || replaces.some((r) => typeof r !== "string")) return bad("replaces must be a list of versions");
+    items.push({ key: v.key, remote: { version: v.version, origin: v.origin, value, replaces: replaces as string[] } });
+  }
+  const results = items.map(({ key, remote }) => ({ key, version: remote.version, outcome: svc.kv.apply(key, remote) }));
+  return jsonResponse(200, { results });
 }
 
 function topicRoute(req: Routed, svc: Services, topic: string, query: Map<string, string>): Response {

@@ -1,10 +1,15 @@
-// Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit).
+// Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit); conflicts go to
+// the imported keel:conflict/resolver.
 import { getEnvironment } from "wasi:cli/environment@0.2.12";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
+import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
 import { WasiDir } from "./wasi-dir.ts";
 import { settingsFrom } from "./settings.ts";
 import { encodeUtf8 } from "./utf8.ts";
+import { conflictSettings } from "../../conflict/src/policy.ts";
+import { resolve } from "../../conflict/src/strategies.ts";
+import type { Part } from "./record.ts";
 
 // NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads
 // everything it needs from files, and the settings come from the host's KEEL_NODE_CONFIG.
@@ -18,30 +23,42 @@ function open(): Store {
     } catch {
       // the host validates the config file; a damaged variable means defaults
     }
-    const node = ((config as { node?: { id?: string } }).node?.id) ?? "edge-local";
-    store = new Store(WasiDir.open(), settingsFrom(config), () => Date.now(), (line) => {
-      const text = JSON.stringify({ ts: new Date().toISOString(), component: "storage", node, ...line }) + "\n";
+    const settings = settingsFrom(config);
+    const conflict = conflictSettings(config);
+    store = new Store(WasiDir.open(), settings, () => Date.now(), (line) => {
+      const text = JSON.stringify({ ts: new Date().toISOString(), component: "storage", node: settings.node, ...line }) + "\n";
       getStderr().blockingWriteAndFlush(encodeUtf8(text).subarray(0, 4096));
+    }, {
+      resolver: { strategyFor: resolver.strategyFor, resolve: resolver.resolve },
+      fallback: (l, r) => resolve(conflict.fallback, conflict.fallback, l, r, () => { throw new Error("no merge"); }, conflict.maxValueBytes),
     });
   }
   return store;
 }
 
+/** list<u8> arrives as a Uint8Array; copy only if an engine hands us a plain array. */
+const bytes = (v: Uint8Array | number[]): Uint8Array => (v instanceof Uint8Array ? v : Uint8Array.from(v));
+
 export const types = {};
 
 export const kv = {
   get: (key: string) => open().kv.get(key) ?? null,
-  put: (key: string, value: Uint8Array, ifMatch?: string) => open().put(key, Uint8Array.from(value), ifMatch ?? undefined),
+  put: (key: string, value: Uint8Array, ifMatch?: string) => open().put(key, bytes(value), ifMatch ?? undefined),
   delete: (key: string, ifMatch?: string) => open().kv.delete(key, ifMatch ?? undefined),
   scan: (prefix: string, cursor: string | undefined, limit: number) => {
     const page = open().kv.scan(prefix, cursor ?? undefined, limit);
     return { entries: page.entries, nextCursor: page.nextCursor ?? null };
   },
+  apply: (key: string, remote: { version: string; origin: string; value: Uint8Array | null; replaces: string[] }) => {
+    if (remote.origin !== "edge" && remote.origin !== "cloud") throw { tag: "invalid-key", val: `origin must be edge or cloud` };
+    const part: Part = { version: remote.version, origin: remote.origin, value: remote.value ? bytes(remote.value) : null };
+    return open().apply(key, { ...part, replaces: remote.replaces });
+  },
 };
 
 export const log = {
   append: (topic: string, payloads: Uint8Array[]) => {
-    const offsets = open().append(topic, payloads.map((p) => Uint8Array.from(p)));
+    const offsets = open().append(topic, payloads.map(bytes));
     // NOTE: a range, not list<u64>: StarlingMonkey (the gateway) fails to lift list<u64> results.
     return { first: offsets.length ? offsets[0] : 0, count: offsets.length };
   },
@@ -58,4 +75,5 @@ export const admin = {
   verify: () => open().verify(),
   compact: () => open().compact(),
   counters: () => open().counters.all(),
+  conflicts: (from: number, max: number) => open().conflictLog.read("conflicts", Number(from), max),
 };

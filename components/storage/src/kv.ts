@@ -1,18 +1,23 @@
 // Durable key-value store: one checksummed file per key under `kv/`, replaced atomically
 // (temp file, fsync, rename). A get opens exactly one file, so a fresh instance per request
-// (wasmtime serve's default) pays no start-up scan.
+// (wasmtime serve's default) pays no start-up scan. Every write is stamped with a hybrid
+// logical clock; versions that arrive from other nodes (`apply`) go through conflict
+// resolution, and deletes are tombstones so they replicate too.
 import type { Dir } from "./dir.ts";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyOfName } from "./keys.ts";
-import { encodeUtf8 } from "./utf8.ts";
-import { encodeRecord, decodeRecord } from "./record.ts";
-import { nextVersion } from "./version.ts";
+import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
 import { withLock } from "./lock.ts";
+import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
+import { compare, formatHlc, mergedStamp, parseHlc, tick, type Hlc } from "../../conflict/src/hlc.ts";
+import type { Resolution, Strategy, Version } from "../../conflict/src/strategies.ts";
 
 export interface Entry {
   key: string;
   value: Uint8Array;
   version: string;
+  /** Every live version when keep-both holds siblings (empty otherwise). */
+  siblings: Part[];
 }
 
 export interface Page {
@@ -20,13 +25,46 @@ export interface Page {
   nextCursor: string | undefined;
 }
 
+export type Fallback = (local: Version, remote: Version) => Resolution;
+
+/** Decides conflicts: the conflict component (or its logic, in tests). */
+export interface Resolver {
+  strategyFor(key: string): Strategy;
+  resolve(key: string, local: Version, remote: Version): Resolution;
+}
+
 export interface KvOptions {
   /** Largest value accepted, in bytes. */
   maxValueBytes: number;
   /** Wall clock in ms. */
   now: () => number;
+  /** This node's id, in every version it stamps. */
+  node: string;
+  /** This node's role: the origin of its writes. */
+  origin: Origin;
   /** Record reads in the file's access time (lru eviction), at most once a minute per key. */
   touchReads?: boolean;
+  resolver?: Resolver;
+  /** The fallback strategy's decision, for when a merge plug-in keeps trapping. */
+  fallback?: Fallback;
+}
+
+/** A version from another node, for `apply`. */
+export interface RemoteVersion extends Part {
+  /** Versions it superseded on its node (resolving siblings). */
+  replaces: string[];
+}
+
+export type ApplyOutcome = "created" | "duplicate" | "kept-local" | "took-remote" | "merged" | "siblings";
+
+/** What a conflict resolution did, for the conflict log. */
+export interface ConflictRecord {
+  key: string;
+  local: { version: string; origin: Origin; deleted: boolean; bytes: number };
+  remote: { version: string; origin: Origin; deleted: boolean; bytes: number };
+  outcome: ApplyOutcome;
+  strategy: Strategy;
+  fallbackReason: string | null;
 }
 
 /** A value file, for eviction. */
@@ -37,19 +75,29 @@ export interface KvFile {
   atimeMs: number;
 }
 
-const TOUCH_EVERY_MS = 60_000;
-
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+const DEFAULT_OPTIONS: KvOptions = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, now: () => Date.now(), node: "edge-local", origin: "edge" };
 const KV_DIR = "kv";
+const PENDING_DIR = "state/pending";
 const MAX_SCAN_LIMIT = 1000;
+const TOUCH_EVERY_MS = 60_000;
+/** keep-both keeps at most this many siblings (the newest; the same on every node). */
+const MAX_SIBLINGS = 8;
+/** Superseded versions remembered per key, so a late duplicate is recognised. */
+const MAX_REPLACED = 64;
+
+const stampOf = (p: Part): Hlc => parseHlc(p.version) ?? { wallMs: 0, counter: 0, node: "" };
+const byStampDesc = (a: Part, b: Part) => compare(stampOf(b), stampOf(a));
+const asVersion = (p: Part): Version => ({ stamp: stampOf(p), origin: p.origin, value: p.value });
+const summary = (p: Part) => ({ version: p.version, origin: p.origin, deleted: p.value === null, bytes: p.value?.length ?? 0 });
 
 export class Kv {
   private readonly dir: Dir;
   private readonly opts: KvOptions;
 
-  constructor(dir: Dir, opts: KvOptions = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, now: () => Date.now() }) {
+  constructor(dir: Dir, opts: Partial<KvOptions> = {}) {
     this.dir = dir;
-    this.opts = opts;
+    this.opts = { ...DEFAULT_OPTIONS, ...opts };
   }
 
   get(key: string): Entry | null {
@@ -61,36 +109,111 @@ export class Kv {
       const st = this.dir.stat(path);
       if (st && this.opts.now() - st.atimeMs > TOUCH_EVERY_MS) this.dir.touch(path);
     }
-    return { key, value: stored.value, version: stored.version };
+    return entryOf(stored);
   }
 
+  /** Write a value; with `ifMatch`, only if it equals a current version (`*`: any). */
   put(key: string, value: Uint8Array, ifMatch?: string): string {
-    const path = this.pathOf(key);
     if (value.length > this.opts.maxValueBytes) {
       throw storageError("too-large", `value is ${value.length} bytes; the limit is ${this.opts.maxValueBytes}`);
     }
-    this.dir.mkdirp(KV_DIR);
-    // NOTE: other instances may write the same key at the same moment; the lock makes
-    // read-version → compare → replace one step, so compare-and-set and versions stay exact.
-    return withLock(this.dir, path, this.opts.now, () => {
-      const current = this.readAt(path, true);
-      checkMatch(ifMatch, current?.version ?? null);
-      const version = nextVersion(current?.version ?? null, this.opts.now());
-      this.dir.writeAtomic(path, encodeRecord({ key, version, writtenAt: this.opts.now(), value }));
-      return version;
-    });
+    return this.writeLocal(key, value, ifMatch);
   }
 
+  /** Delete by writing a tombstone (so the delete replicates); false when there was no value. */
   delete(key: string, ifMatch?: string): boolean {
+    let existed = false;
+    this.writeLocal(key, null, ifMatch, (cur) => {
+      existed = !!cur && cur.parts.some((p) => p.value !== null);
+      return existed;
+    });
+    return existed;
+  }
+
+  /**
+   * Apply a version written on another node: store it, or resolve it against the local one
+   * with the key's strategy. Idempotent: a version seen before changes nothing.
+   */
+  apply(key: string, remote: RemoteVersion, log: (c: ConflictRecord) => void = () => {}): ApplyOutcome {
     const path = this.pathOf(key);
+    if (!parseHlc(remote.version)) throw storageError("invalid-key", `version ${JSON.stringify(remote.version.slice(0, 80))} is not <wall-ms>.<counter>.<node>`);
+    if (remote.value && remote.value.length > this.opts.maxValueBytes) throw storageError("too-large", `value is ${remote.value.length} bytes; the limit is ${this.opts.maxValueBytes}`);
+    this.dir.mkdirp(KV_DIR);
     return withLock(this.dir, path, this.opts.now, () => {
-      const current = this.readAt(path, true);
-      checkMatch(ifMatch, current?.version ?? null);
-      return this.dir.remove(path);
+      const cur = this.readAt(path, true);
+      const now = this.opts.now();
+      if (!cur) {
+        this.write(path, { key, writtenAt: now, parts: [stripped(remote)], replaced: remote.replaces.slice(-MAX_REPLACED) });
+        return "created";
+      }
+      if (cur.parts.some((p) => p.version === remote.version) || cur.replaced.includes(remote.version)) return "duplicate";
+      const local = [...cur.parts].sort(byStampDesc)[0];
+      const resolver = this.opts.resolver;
+      if (!resolver) throw storageError("other", "no conflict resolver is configured");
+      const res = this.resolveGuarded(key, resolver, local, remote);
+      const replaced = new Set(cur.replaced);
+      let parts: Part[];
+      let outcome: ApplyOutcome;
+      switch (res.decision.tag) {
+        case "keep-local":
+          parts = cur.parts;
+          replaced.add(remote.version);
+          outcome = "kept-local";
+          break;
+        case "take-remote":
+          parts = [stripped(remote)];
+          for (const p of cur.parts) replaced.add(p.version);
+          outcome = "took-remote";
+          break;
+        case "merged": {
+          const stamp = mergedStamp(stampOf(local), stampOf(remote));
+          const hi = compare(stampOf(local), stampOf(remote)) >= 0 ? local : remote;
+          parts = [{ version: formatHlc(stamp), origin: hi.origin, value: res.decision.val }];
+          for (const p of cur.parts) replaced.add(p.version);
+          replaced.add(remote.version);
+          outcome = "merged";
+          break;
+        }
+        case "siblings": {
+          for (const v of remote.replaces) replaced.add(v);
+          parts = [...cur.parts, stripped(remote)].filter((p) => !replaced.has(p.version)).sort(byStampDesc).slice(0, MAX_SIBLINGS);
+          outcome = "siblings";
+          break;
+        }
+      }
+      this.write(path, { key, writtenAt: now, parts: parts.length ? parts : cur.parts, replaced: [...replaced].slice(-MAX_REPLACED) });
+      log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
+      return outcome;
     });
   }
 
-  /** Keys starting with `prefix`, in key order, strictly after `cursor`. */
+  /**
+   * Resolve, containing a merge plug-in that traps. A trap cannot be caught inside one
+   * composed component (it ends the request), so before asking a `custom` strategy we leave
+   * a marker; a marker found on entry means an earlier attempt died there. The first time the
+   * plug-in is tried again (the death may have been a crash); the second time the fallback
+   * strategy decides without it.
+   */
+  private resolveGuarded(key: string, resolver: Resolver, local: Part, remote: RemoteVersion): Resolution {
+    const strategy = resolver.strategyFor(key);
+    if (strategy !== "custom") return resolver.resolve(key, asVersion(local), asVersion(remote));
+    const marker = `${PENDING_DIR}/${fileName(checkKey(key))}`;
+    const prior = this.dir.read(marker);
+    const attempts = prior ? Number(decodeUtf8(prior).split(" ")[1]) || 0 : 0;
+    const same = prior ? decodeUtf8(prior).split(" ")[0] === remote.version : false;
+    if (same && attempts >= 2 && this.opts.fallback) {
+      this.dir.remove(marker);
+      const fb = this.opts.fallback(asVersion(local), asVersion(remote));
+      return { ...fb, fallbackReason: `merge plug-in failed ${attempts} times on this version (trapped or was killed)` };
+    }
+    this.dir.mkdirp(PENDING_DIR);
+    this.dir.writeAtomic(marker, encodeUtf8(`${remote.version} ${same ? attempts + 1 : 1}`));
+    const res = resolver.resolve(key, asVersion(local), asVersion(remote));
+    this.dir.remove(marker);
+    return res;
+  }
+
+  /** Keys starting with `prefix`, in key order, strictly after `cursor`. Tombstones are skipped. */
   scan(prefix: string, cursor: string | undefined, limit: number): Page {
     if (prefix !== "") checkKey(prefix, "prefix");
     if (cursor !== undefined) checkKey(cursor, "cursor");
@@ -109,13 +232,15 @@ export class Kv {
     }
     keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const entries: Entry[] = [];
-    for (const k of keys) {
-      if (entries.length === max) break;
-      const stored = this.readAt(k.path, true);
-      if (stored) entries.push({ key: k.key, value: stored.value, version: stored.version });
+    let last: string | undefined;
+    let i = 0;
+    for (; i < keys.length && entries.length < max; i++) {
+      last = keys[i].key;
+      const stored = this.readAt(keys[i].path, true);
+      const e = stored && entryOf(stored);
+      if (e) entries.push(e);
     }
-    const more = keys.length > entries.length && entries.length === max;
-    return { entries, nextCursor: more ? entries[entries.length - 1].key : undefined };
+    return { entries, nextCursor: i < keys.length ? last : undefined };
   }
 
   /** Every value file with its size and times (eviction candidates). */
@@ -158,6 +283,17 @@ export class Kv {
     return freed;
   }
 
+  /** Drop tombstones older than `maxAgeMs` (compaction): by then every peer has seen them. */
+  dropTombstones(maxAgeMs: number): number {
+    let freed = 0;
+    for (const f of this.files()) {
+      if (this.opts.now() - f.mtimeMs < maxAgeMs) continue;
+      const stored = this.readAt(f.path, true);
+      if (stored && stored.parts.every((p) => p.value === null) && this.dir.remove(f.path)) freed += f.size;
+    }
+    return freed;
+  }
+
   /** Live keys and the bytes their files take. Lists the kv directory: for /_keel/resources, not the request path. */
   usage(): { keys: number; bytes: number } {
     let keys = 0;
@@ -172,11 +308,34 @@ export class Kv {
     return { keys, bytes };
   }
 
+  private writeLocal(key: string, value: Uint8Array | null, ifMatch: string | undefined, proceed: (cur: StoredValue | null) => boolean = () => true): string {
+    const path = this.pathOf(key);
+    this.dir.mkdirp(KV_DIR);
+    // NOTE: other instances may write the same key at the same moment; the lock makes
+    // read-version → compare → replace one step, so compare-and-set and versions stay exact.
+    return withLock(this.dir, path, this.opts.now, () => {
+      const cur = this.readAt(path, true);
+      checkMatch(ifMatch, cur);
+      if (!proceed(cur)) return "";
+      const parts = cur?.parts ?? [];
+      const newest = parts.length ? stampOf([...parts].sort(byStampDesc)[0]) : null;
+      const version = formatHlc(tick(this.opts.node, newest, this.opts.now()));
+      // A local write supersedes every version it saw (this is how it resolves siblings).
+      const replaced = [...(cur?.replaced ?? []), ...parts.map((p) => p.version)].slice(-MAX_REPLACED);
+      this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced });
+      return version;
+    });
+  }
+
+  private write(path: string, r: StoredValue): void {
+    this.dir.writeAtomic(path, encodeRecord(r));
+  }
+
   private pathOf(key: string): string {
     return `${KV_DIR}/${fileName(checkKey(key))}`;
   }
 
-  private readAt(path: string, tolerateCorrupt = false) {
+  private readAt(path: string, tolerateCorrupt = false): StoredValue | null {
     const bytes = this.dir.read(path);
     if (!bytes) return null;
     try {
@@ -189,15 +348,26 @@ export class Kv {
   }
 }
 
+/** The entry a read returns: the newest live version, with siblings when there are several. */
+function entryOf(stored: StoredValue): Entry | null {
+  const live = stored.parts.filter((p) => p.value !== null).sort(byStampDesc);
+  if (!live.length) return null;
+  return { key: stored.key, value: live[0].value!, version: live[0].version, siblings: stored.parts.length > 1 ? [...stored.parts].sort(byStampDesc) : [] };
+}
+
+function stripped(r: RemoteVersion): Part {
+  return { version: r.version, origin: r.origin, value: r.value };
+}
+
 /** Value files are named by hex or `~`+hash; everything else in kv/ is a temp or lock file. */
 function isValueFile(name: string): boolean {
   return /^(~?[0-9a-f]+)$/.test(name);
 }
 
-function checkMatch(ifMatch: string | undefined, current: string | null): void {
+function checkMatch(ifMatch: string | undefined, cur: StoredValue | null): void {
   if (ifMatch === undefined) return;
-  // As in HTTP: `*` matches any current version, so it only fails when the key is absent.
-  if (ifMatch === "*" ? current === null : ifMatch !== current) {
-    throw storageError("version-mismatch", `expected version ${ifMatch}, found ${current ?? "none"}`);
-  }
+  const live = cur?.parts.filter((p) => p.value !== null) ?? [];
+  // As in HTTP: `*` matches any current value; otherwise any current version (a sibling too).
+  const ok = ifMatch === "*" ? live.length > 0 : live.some((p) => p.version === ifMatch);
+  if (!ok) throw storageError("version-mismatch", `expected version ${ifMatch}, found ${live.map((p) => p.version).join(", ") || "none"}`);
 }

@@ -31,7 +31,6 @@ export interface Segment {
   size: number;
 }
 
-const LOGS = "logs";
 const MAGIC = 0x31474c4b; // "KLG1"
 const HEADER = 32;
 const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -116,11 +115,14 @@ export class TopicLog {
   private readonly dir: Dir;
   private readonly settings: StorageSettings;
   private readonly now: () => number;
+  /** Directory holding the topics: `logs` for users' topics, `system` for Keel's own. */
+  private readonly root: string;
 
-  constructor(dir: Dir, settings: StorageSettings = DEFAULT_SETTINGS, now: () => number = () => Date.now()) {
+  constructor(dir: Dir, settings: StorageSettings = DEFAULT_SETTINGS, now: () => number = () => Date.now(), root = "logs") {
     this.dir = dir;
     this.settings = settings;
     this.now = now;
+    this.root = root;
   }
 
   /** Append a batch atomically; returns the offset of each record. */
@@ -134,7 +136,7 @@ export class TopicLog {
       total += p.length;
     }
     if (total > MAX_BATCH_BYTES) throw storageError("too-large", `batch is ${total} bytes; the limit is ${MAX_BATCH_BYTES}`);
-    const tdir = `${LOGS}/${topic}`;
+    const tdir = `${this.root}/${topic}`;
     this.dir.mkdirp(tdir);
     const body = encodeBody(this.now(), payloads);
     // NOTE: every instance appending to this topic serialises here; the frame is written and
@@ -165,7 +167,7 @@ export class TopicLog {
     const out: LogRecord[] = [];
     let bytes = 0;
     for (; i < segs.length && out.length < limit; i++) {
-      const path = `${LOGS}/${topic}/${segs[i].name}`;
+      const path = `${this.root}/${topic}/${segs[i].name}`;
       const buf = this.dir.read(path);
       if (!buf) continue;
       const last = i === segs.length - 1;
@@ -193,12 +195,12 @@ export class TopicLog {
   }
 
   topics(): string[] {
-    return this.dir.list(LOGS).filter((n) => TOPIC.test(n)).sort();
+    return this.dir.list(this.root).filter((n) => TOPIC.test(n)).sort();
   }
 
   /** Segments of a topic, oldest first. */
   segments(topic: string): Segment[] {
-    const tdir = `${LOGS}/${topic}`;
+    const tdir = `${this.root}/${topic}`;
     return this.dir
       .list(tdir)
       .filter((n) => /^\d{16}\.seg$/.test(n))
@@ -214,7 +216,7 @@ export class TopicLog {
     let total = segs.reduce((a, s) => a + s.size, 0);
     let freed = 0;
     for (let i = 0; i < segs.length - 1; i++) {
-      const path = `${LOGS}/${topic}/${segs[i].name}`;
+      const path = `${this.root}/${topic}/${segs[i].name}`;
       const tooBig = maxBytesPerTopic > 0 && total > maxBytesPerTopic;
       const tooOld = maxAgeSeconds > 0 && this.newestTimestamp(path) < this.now() - maxAgeSeconds * 1000;
       if (!tooBig && !tooOld) break;
@@ -229,14 +231,14 @@ export class TopicLog {
   dropOldestSegment(topic: string): { freed: number; lastOffset: number } {
     const segs = this.segments(topic);
     if (segs.length < 2) return { freed: 0, lastOffset: -1 };
-    this.dir.remove(`${LOGS}/${topic}/${segs[0].name}`);
+    this.dir.remove(`${this.root}/${topic}/${segs[0].name}`);
     return { freed: segs[0].size, lastOffset: segs[1].base - 1 };
   }
 
   /** Cut a torn tail off the newest segment (after a crash); returns bytes removed. */
   repairTail(topic: string): number {
     checkTopic(topic);
-    const tdir = `${LOGS}/${topic}`;
+    const tdir = `${this.root}/${topic}`;
     return withLock(this.dir, `${tdir}/append`, this.now, () => {
       const seg = this.currentSegment(tdir);
       const before = this.dir.stat(`${tdir}/${seg.name}`)?.size ?? 0;
@@ -251,7 +253,7 @@ export class TopicLog {
     const segs = this.segments(topic);
     let expected = segs.length ? segs[0].base : 0;
     segs.forEach((s, i) => {
-      const path = `${LOGS}/${topic}/${s.name}`;
+      const path = `${this.root}/${topic}/${s.name}`;
       const buf = this.dir.read(path) ?? new Uint8Array(0);
       if (s.base !== expected && i > 0) problems.push(`${path}: starts at offset ${s.base}, expected ${expected}`);
       expected = s.base;

@@ -15,6 +15,11 @@ export interface StorageSettings {
   syncedTopics: string[];
   retention: { maxAgeSeconds: number; maxBytesPerTopic: number };
   segmentBytes: number;
+  /** This node's id and role: stamped into every version it writes. */
+  node: string;
+  origin: "edge" | "cloud";
+  /** Tombstones older than this are dropped by compaction (every peer has had time to see them). */
+  tombstoneTtlSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: StorageSettings = {
@@ -25,6 +30,9 @@ export const DEFAULT_SETTINGS: StorageSettings = {
   syncedTopics: [],
   retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 },
   segmentBytes: 1024 * 1024,
+  node: "edge-local",
+  origin: "edge",
+  tombstoneTtlSeconds: 7 * 24 * 3600,
 };
 
 const num = (v: unknown, d: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -50,5 +58,8 @@ export function settingsFrom(config: unknown): StorageSettings {
       maxBytesPerTopic: num(retention.max_bytes_per_topic, 0),
     },
     segmentBytes: num(s.segment_bytes, DEFAULT_SETTINGS.segmentBytes, 4096, 256 * 1024 * 1024),
+    node: typeof c.node?.id === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(c.node.id as string) ? (c.node.id as string) : DEFAULT_SETTINGS.node,
+    origin: c.node?.role === "cloud" ? "cloud" : "edge",
+    tombstoneTtlSeconds: num(s.tombstone_ttl_seconds, DEFAULT_SETTINGS.tombstoneTtlSeconds),
   };
 }

@@ -3,7 +3,7 @@
 // second (shared through `state/usage`), so the limit is soft by what one second of writes adds.
 import type { Dir } from "./dir.ts";
 import { storageError } from "./errors.ts";
-import { Kv } from "./kv.ts";
+import { Kv, type ApplyOutcome, type ConflictRecord, type Fallback, type RemoteVersion, type Resolver } from "./kv.ts";
 import { TopicLog } from "./log.ts";
 import { withLock, STALE_MS } from "./lock.ts";
 import { Counters } from "./counters.ts";
@@ -46,14 +46,38 @@ export class Store {
   private readonly now: () => number;
   private readonly sink: LogSink;
 
-  constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}) {
+  /** Every conflict resolution, as JSON records (read at /_keel/conflicts). */
+  readonly conflictLog: TopicLog;
+
+  constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}, conflicts?: { resolver: Resolver; fallback: Fallback }) {
     this.dir = dir;
     this.settings = settings;
     this.now = now;
     this.sink = sink;
     this.counters = new Counters(dir, now);
-    this.kv = new Kv(dir, { maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru" });
+    this.kv = new Kv(dir, {
+      maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru",
+      node: settings.node, origin: settings.origin, resolver: conflicts?.resolver, fallback: conflicts?.fallback,
+    });
     this.log = new TopicLog(dir, settings, now);
+    this.conflictLog = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 16 * 1024 * 1024 } }, now, "system");
+  }
+
+  /** Apply a version from another node through conflict resolution; conflicts are logged and counted. */
+  apply(key: string, remote: RemoteVersion): ApplyOutcome {
+    this.ensureRoom((remote.value?.length ?? 0) + key.length + 128);
+    let record: ConflictRecord | undefined;
+    const outcome = this.kv.apply(key, remote, (c) => (record = c));
+    if (record) {
+      const r = record as ConflictRecord;
+      this.conflictLog.append("conflicts", [encodeUtf8(JSON.stringify({ at: this.now(), ...r }))]);
+      this.counters.add("keel_conflict_resolutions_total", 1);
+      if (r.fallbackReason) {
+        this.counters.add("keel_conflict_fallbacks_total", 1);
+        this.sink({ level: "warn", msg: "conflict resolved by the fallback strategy", key, reason: r.fallbackReason, strategy: r.strategy });
+      }
+    }
+    return outcome;
   }
 
   put(key: string, value: Uint8Array, ifMatch?: string): string {
@@ -133,7 +157,7 @@ export class Store {
    * and takes no lock readers wait on.
    */
   compact(): number {
-    let freed = this.kv.removeOrphans(STALE_MS);
+    let freed = this.kv.removeOrphans(STALE_MS) + this.kv.dropTombstones(this.settings.tombstoneTtlSeconds * 1000);
     for (const t of this.log.topics()) {
       freed += this.log.applyRetention(t);
       freed += this.log.repairTail(t);

@@ -21,7 +21,7 @@ describe("Kv", () => {
 
   it("puts and gets a value with a version", () => {
     const v = kv.put("a", text("one"));
-    expect(kv.get("a")).toEqual({ key: "a", value: text("one"), version: v });
+    expect(kv.get("a")).toEqual({ key: "a", value: text("one"), version: v, siblings: [] });
     expect(kv.get("missing")).toBeNull();
   });
 
@@ -30,7 +30,7 @@ describe("Kv", () => {
     const v2 = kv.put("k", text("2"));
     clock = 500;
     const v3 = kv.put("k", text("3"));
-    expect([v1, v2, v3]).toEqual(["1000.0", "1000.1", "1000.2"]);
+    expect([v1, v2, v3]).toEqual(["1000.0.edge-local", "1000.1.edge-local", "1000.2.edge-local"]);
   });
 
   it("compare-and-set: If-Match must equal the current version; * means it exists", () => {
@@ -38,7 +38,7 @@ describe("Kv", () => {
     const v0 = kv.put("k", text("0"));
     const v1 = kv.put("k", text("1"), "*");
     expect(v1).not.toBe(v0);
-    expect(() => kv.put("k", text("x"), "999.0")).toThrow(expect.objectContaining({ tag: "version-mismatch" }));
+    expect(() => kv.put("k", text("x"), "999.0.edge-local")).toThrow(expect.objectContaining({ tag: "version-mismatch" }));
     kv.put("k", text("2"), v1);
     expect(decodeUtf8(kv.get("k")!.value)).toBe("2");
   });
