@@ -26,7 +26,7 @@ const configFile = path.join(ROOT, "deployment", "edge.toml");
 const { budgets } = loadConfig(configFile);
 const cfg = readComponentsConfig();
 const artifacts: [string, string][] = [
-  ...Object.keys(cfg.components).map((n): [string, string] => [n, path.join(DIST, "components", `${n}.wasm`)]),
+  ...Object.keys(cfg.components).filter((n) => !cfg.components[n].test_fixture).map((n): [string, string] => [n, path.join(DIST, "components", `${n}.wasm`)]),
   ...Object.keys(cfg.compositions).map((n): [string, string] => [`${n}.wasm`, path.join(DIST, `${n}.wasm`)]),
 ];
 

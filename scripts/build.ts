@@ -10,8 +10,15 @@ import { execFileSync } from "node:child_process";
 import * as esbuild from "esbuild";
 import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
 import { step, info } from "./lib/progress.ts";
+import { loadConfig } from "../host/src/config.ts";
+import { checkMergePlugin, pluginPath } from "../host/src/plugin.ts";
 
 const force = process.argv.includes("--force");
+// The merge plug-in composed into dist/composed.wasm: `--merge <file>` (pnpm compose), else
+// `[conflict] plugin` in edge.toml (KEEL_CONFIG), else merge-default. wac binds it as the
+// `keel:merge-default` package of compose/keel.wac — the one place the wiring is written. (A
+// `wac plug` cannot reach it: the slot is deep inside the composition, not a top-level import.)
+const mergeArg = process.argv.indexOf("--merge");
 const STATE_FILE = path.join(DIST, ".build-state.json");
 const state: Record<string, string> = !force && fs.existsSync(STATE_FILE) ? JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) : {};
 const saveState = () => fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
     const out = path.join(DIST, "components", `${name}.wasm`);
     const pkgDir = path.dirname(path.dirname(path.join(ROOT, spec.entry)));
     // Sources a component bundles: its own package and any sibling package it imports.
-    const inputs = hashFiles([path.join(ROOT, "components"), path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
+    const inputs = hashFiles([path.join(ROOT, "components"), path.dirname(path.dirname(path.join(ROOT, spec.entry))), path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
     changed = (await cached(`component:${name}`, inputs, [out], async () => {
       await step(`[${i + 1}/${names.length}] ${name}: bundle + componentize (${spec.engine})`, async () => {
         const witDir = stageWit(spec.wit);
@@ -135,12 +142,20 @@ async function main(): Promise<void> {
     })) || changed;
   }
 
+  const configFile = process.env.KEEL_CONFIG ?? path.join(ROOT, "deployment", "edge.toml");
+  const mergePlugin = mergeArg >= 0 ? path.resolve(process.argv[mergeArg + 1] ?? "") : pluginPath(loadConfig(configFile).raw, configFile);
+  if (mergePlugin) {
+    await checkMergePlugin(mergePlugin);
+    info(`merge plug-in: ${mergePlugin}`);
+  }
+  const depOf = (u: string) => (u === "merge-default" && mergePlugin ? mergePlugin : path.join(DIST, "components", `${u}.wasm`));
+
   for (const [name, comp] of Object.entries(cfg.compositions)) {
     const out = path.join(DIST, `${name}.wasm`);
-    const inputs = hashFiles([path.join(ROOT, comp.file), ...comp.uses.map((u) => path.join(DIST, "components", `${u}.wasm`))], toolsKey);
+    const inputs = hashFiles([path.join(ROOT, comp.file), ...comp.uses.map(depOf)], toolsKey);
     changed = (await cached(`compose:${name}`, inputs, [out], async () => {
       await step(`compose ${name}.wasm (wac compose ${comp.file})`, () => {
-        const deps = comp.uses.flatMap((u) => ["--dep", `keel:${u}=${path.join(DIST, "components", `${u}.wasm`)}`]);
+        const deps = comp.uses.flatMap((u) => ["--dep", `keel:${u}=${depOf(u)}`]);
         run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
         return `${(fs.statSync(out).size / 1e6).toFixed(2)} MB`;
       });

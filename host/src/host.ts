@@ -10,6 +10,7 @@ import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
 import { HTTPServer } from "@bytecodealliance/preview2-shim/http";
 import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
+import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
 import { log } from "./log.ts";
 
 type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
@@ -34,6 +35,9 @@ export class Host {
   private readonly instances = new Map<string, Instance>();
   private readonly modules = new Map<string, WebAssembly.Module>();
   private readonly loading = new Set<string>();
+  /** Where each component's transpiled files are (a user's merge plug-in lives elsewhere). */
+  private readonly dirs = new Map<string, string>();
+  private readonly exporter: Record<string, string> = { ...EXPORTER };
   private server: HTTPServer | undefined;
 
   private readonly opts: HostOptions;
@@ -58,6 +62,15 @@ export class Host {
 
   /** Instantiate every eager component (the gateway always: it is the entry point). */
   async start(): Promise<void> {
+    const plugin = pluginPath(this.opts.config.raw, this.opts.config.file);
+    if (plugin) {
+      // A user's merge plug-in from edge.toml: checked, transpiled and used with no rebuild.
+      const dir = await transpilePlugin(await checkMergePlugin(plugin));
+      this.dirs.set("merge-plugin", dir);
+      this.modules.set("js:merge-plugin", (await import(path.join(dir, "merge-plugin.js"))) as never);
+      this.exporter["keel:conflict/merge"] = "merge-plugin";
+      log("info", "merge plug-in loaded", { plugin });
+    }
     const eager = Object.entries(this.opts.config.loading).filter(([, m]) => m === "eager").map(([n]) => n);
     for (const name of new Set(["gateway", ...eager])) await this.load(name);
   }
@@ -72,7 +85,7 @@ export class Host {
     this.loading.add(name);
     const t = performance.now();
     try {
-      const dir = path.join(this.opts.componentsDir, name);
+      const dir = this.dirs.get(name) ?? path.join(this.opts.componentsDir, name);
       const inst = mod.instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
       this.instances.set(name, inst);
       log("info", "component instantiated", { component: name, mode: this.modeOf(name), ms: +(performance.now() - t).toFixed(1) });
@@ -95,7 +108,7 @@ export class Host {
     // NOTE: import() is async, so glue for every component is loaded up front; only the
     // instantiation (the expensive part) waits for first use.
     this.modules.set(`js:${name}`, (await import(file)) as never);
-    for (const dep of new Set(Object.values(EXPORTER))) {
+    for (const dep of new Set(Object.values(this.exporter))) {
       if (dep !== name && fs.existsSync(path.join(this.opts.componentsDir, dep, `${dep}.js`))) await this.loadGlue(dep);
     }
   }
@@ -129,8 +142,9 @@ export class Host {
       if (!impl) throw new Error(`component ${importer} imports ${spec}, which the Node host does not provide`);
       return impl;
     }
-    const exporter = EXPORTER[iface];
+    const exporter = this.exporter[iface];
     if (!exporter) throw new Error(`component ${importer} imports ${spec}, which no Keel component exports`);
+    const contained = iface === "keel:conflict/merge";
     // Calls go through to the exporter's instance, created on the first call when it is lazy.
     return new Proxy({}, {
       get: (_, fn: string | symbol) => {
@@ -139,7 +153,18 @@ export class Host {
           const inst = this.instance(exporter);
           const target = inst[`${iface}@0.1.0`] ?? inst[camel(iface.split("/")[1])];
           if (!target?.[fn]) throw new Error(`component ${exporter} does not export ${iface}#${fn}`);
-          return target[fn](...args);
+          if (!contained) return target[fn](...args);
+          try {
+            return target[fn](...args);
+          } catch (e) {
+            // A component error (err result) passes through; a trap is contained: the plug-in
+            // instance is dropped (a trapped instance cannot be used again) and the caller gets
+            // an error, so the conflict component's fallback strategy decides.
+            if (e && typeof e === "object" && "payload" in e) throw e;
+            this.instances.delete(exporter);
+            log("warn", "merge plug-in trapped", { error: String((e as Error)?.message ?? e) });
+            throw { payload: { tag: "other", val: `plug-in trapped: ${String((e as Error)?.message ?? e).slice(0, 200)}` } };
+          }
         };
       },
     });

@@ -16,6 +16,8 @@ export interface ComponentSpec {
   world: string;
   /** qjs only: use the size-optimised QuickJS runtime. */
   opt_size?: boolean;
+  /** Built for tests only: no size budget, never composed by default. */
+  test_fixture?: boolean;
 }
 
 export interface CompositionSpec {

@@ -8,7 +8,8 @@ export interface Hlc {
   node: string;
 }
 
-const NODE = /^[A-Za-z0-9._-]{1,64}$/;
+/** A node id; a trailing `~` marks the stamp of a merge (see mergedStamp). */
+const NODE = /^[A-Za-z0-9._-]{1,64}~?$/;
 
 /** The stamp for a local event after `last` at physical time `nowMs`. */
 export function tick(node: string, last: Hlc | null, nowMs: number): Hlc {
@@ -33,8 +34,13 @@ export function parseHlc(s: string): Hlc | null {
   return { wallMs: Number(m[1]), counter: Number(m[2]), node: m[3] };
 }
 
-/** The stamp of a merge of `a` and `b`: after both, the same whichever order they came in. */
+/**
+ * The stamp of a merge of `a` and `b`: the larger stamp with its node marked `~`. Associative,
+ * commutative and idempotent (max, and a mark that does not stack), so however merges are
+ * grouped and ordered every node ends with the same stamp; and it sorts after its inputs
+ * (`~` is above every node-id character), so a local write still supersedes it.
+ */
 export function mergedStamp(a: Hlc, b: Hlc): Hlc {
   const hi = compare(a, b) >= 0 ? a : b;
-  return { wallMs: hi.wallMs, counter: hi.counter + 1, node: hi.node };
+  return { wallMs: hi.wallMs, counter: hi.counter, node: hi.node.endsWith("~") ? hi.node : `${hi.node}~` };
 }

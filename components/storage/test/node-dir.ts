@@ -5,9 +5,12 @@ import type { Dir, FileStat } from "../src/dir.ts";
 
 export class NodeDir implements Dir {
   readonly root: string;
+  /** false for property tests that write thousands of files: same semantics, no fsync. */
+  private readonly fsync: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, opts: { fsync?: boolean } = {}) {
     this.root = root;
+    this.fsync = opts.fsync ?? true;
   }
 
   private p(rel: string): string {
@@ -28,7 +31,7 @@ export class NodeDir implements Dir {
     const fd = fs.openSync(tmp, "wx");
     try {
       fs.writeSync(fd, data);
-      if (durable) fs.fdatasyncSync(fd);
+      if (durable && this.fsync) fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -99,7 +102,7 @@ export class NodeDir implements Dir {
     const fd = fs.openSync(this.p(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT);
     try {
       fs.writeSync(fd, data, 0, data.length, position);
-      fs.fdatasyncSync(fd);
+      if (this.fsync) fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
