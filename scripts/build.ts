@@ -19,6 +19,10 @@ const force = process.argv.includes("--force");
 // `keel:merge-default` package of compose/keel.wac — the one place the wiring is written. (A
 // `wac plug` cannot reach it: the slot is deep inside the composition, not a top-level import.)
 const mergeArg = process.argv.indexOf("--merge");
+// --out DIR: write only the compositions (composed.wasm, cli.wasm) into DIR, leaving dist/ and
+// its build state alone (tests compose plug-ins this way while other tests use dist/).
+const outArg = process.argv.indexOf("--out");
+const OUT = outArg >= 0 ? path.resolve(process.argv[outArg + 1] ?? "") : undefined;
 const STATE_FILE = path.join(DIST, ".build-state.json");
 const state: Record<string, string> = !force && fs.existsSync(STATE_FILE) ? JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) : {};
 const saveState = () => fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
   const buildScripts = [path.join(ROOT, "scripts/build.ts"), path.join(ROOT, "scripts/lib"), path.join(ROOT, "compose/components.toml"), path.join(ROOT, "pnpm-lock.yaml")];
 
   const names = Object.keys(cfg.components);
+  if (OUT) return composeInto(OUT, cfg);
   for (const [i, name] of names.entries()) {
     const spec = cfg.components[name];
     const out = path.join(DIST, "components", `${name}.wasm`);
@@ -142,12 +147,7 @@ async function main(): Promise<void> {
     })) || changed;
   }
 
-  const configFile = process.env.KEEL_CONFIG ?? path.join(ROOT, "deployment", "edge.toml");
-  const mergePlugin = mergeArg >= 0 ? path.resolve(process.argv[mergeArg + 1] ?? "") : pluginPath(loadConfig(configFile).raw, configFile);
-  if (mergePlugin) {
-    await checkMergePlugin(mergePlugin);
-    info(`merge plug-in: ${mergePlugin}`);
-  }
+  const mergePlugin = await chosenPlugin();
   const depOf = (u: string) => (u === "merge-default" && mergePlugin ? mergePlugin : path.join(DIST, "components", `${u}.wasm`));
 
   for (const [name, comp] of Object.entries(cfg.compositions)) {
@@ -174,6 +174,29 @@ async function main(): Promise<void> {
 
   if (changed) info(`build done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   else info("build is up to date");
+}
+
+/** The merge plug-in to compose in: `--merge`, else `[conflict] plugin` in edge.toml. */
+async function chosenPlugin(): Promise<string | undefined> {
+  const configFile = process.env.KEEL_CONFIG ?? path.join(ROOT, "deployment", "edge.toml");
+  const plugin = mergeArg >= 0 ? path.resolve(process.argv[mergeArg + 1] ?? "") : pluginPath(loadConfig(configFile).raw, configFile);
+  if (plugin) {
+    await checkMergePlugin(plugin);
+    info(`merge plug-in: ${plugin}`);
+  }
+  return plugin;
+}
+
+async function composeInto(dir: string, cfg: ReturnType<typeof readComponentsConfig>): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const plugin = await chosenPlugin();
+  for (const [name, comp] of Object.entries(cfg.compositions)) {
+    const out = path.join(dir, `${name}.wasm`);
+    await step(`compose ${out}`, () => {
+      const deps = comp.uses.flatMap((u) => ["--dep", `keel:${u}=${u === "merge-default" && plugin ? plugin : path.join(DIST, "components", `${u}.wasm`)}`]);
+      run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
+    });
+  }
 }
 
 main().catch((e) => {

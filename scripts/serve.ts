@@ -28,14 +28,14 @@ export const DEFAULT_INSTANCE_REUSE = 1000;
  * it. Component environment variables are passed as `--env NAME` (inherited from `env`), so
  * secrets never appear on a command line.
  */
-export function serveCommand(opts: { addr: string; dataDir: string; precompiled: boolean; configFile?: string; extra?: string[]; reuse?: number; env?: NodeJS.ProcessEnv }): { args: string[]; env: NodeJS.ProcessEnv; notes: string[] } {
+export function serveCommand(opts: { addr: string; dataDir: string; precompiled: boolean; configFile?: string; extra?: string[]; reuse?: number; env?: NodeJS.ProcessEnv; artifact?: string }): { args: string[]; env: NodeJS.ProcessEnv; notes: string[] } {
   parseAddr(opts.addr);
   const config = loadConfig(opts.configFile ?? DEFAULT_CONFIG);
   const parent = opts.env ?? process.env;
   const { env, notes } = componentEnv(config, path.resolve(opts.dataDir), parent);
   const fromConfig = (config.raw.wasmtime as { max_instance_reuse_count?: unknown } | undefined)?.max_instance_reuse_count;
   const reuse = opts.reuse ?? (Number.isInteger(fromConfig) && (fromConfig as number) >= 1 ? (fromConfig as number) : DEFAULT_INSTANCE_REUSE);
-  const artifact = opts.precompiled ? path.join(DIST, "composed.cwasm") : path.join(DIST, "composed.wasm");
+  const artifact = opts.artifact ?? (opts.precompiled ? path.join(DIST, "composed.cwasm") : path.join(DIST, "composed.wasm"));
   const args = [
     "serve",
     "-S", "cli",

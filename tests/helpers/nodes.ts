@@ -53,6 +53,8 @@ export interface StartOptions {
   wasmtimeArgs?: string[];
   /** wasmtime only: requests per instance (1 = a fresh instance per request); default as `pnpm serve`. */
   reuse?: number;
+  /** wasmtime only: serve this composed .wasm instead of dist/composed.cwasm. */
+  artifact?: string;
 }
 
 export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
@@ -62,7 +64,7 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   const t0 = performance.now();
   let proc: ChildProcess;
   if (kind === "wasmtime") {
-    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env } });
+    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm && !opts.artifact, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env }, artifact: opts.artifact });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   } else {
     proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {
