@@ -9,9 +9,10 @@ export type StorageError =
   | { tag: "corrupt"; val: string }
   | { tag: "full"; val: string }
   | { tag: "io"; val: string }
+  | { tag: "backpressure"; val: number }
   | { tag: "other"; val: string };
 
-export function storageError(tag: Exclude<StorageError["tag"], "not-found">, val: string): StorageError {
+export function storageError(tag: Exclude<StorageError["tag"], "not-found" | "backpressure">, val: string): StorageError {
   return { tag, val } as StorageError;
 }
 

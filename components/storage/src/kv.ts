@@ -47,6 +47,12 @@ export interface KvOptions {
   resolver?: Resolver;
   /** The fallback strategy's decision, for when a merge plug-in keeps trapping. */
   fallback?: Fallback;
+  /**
+   * Called under the key's lock just before a change is written (local writes, and applied
+   * versions that change the key): the sync outbox entry goes in first, so no write that is
+   * acknowledged can miss the outbox.
+   */
+  beforeChange?: (key: string, version: string, local: boolean) => void;
 }
 
 /** A version from another node, for `apply`. */
@@ -143,6 +149,7 @@ export class Kv {
       const cur = this.readAt(path, true);
       const now = this.opts.now();
       if (!cur) {
+        this.opts.beforeChange?.(key, remote.version, false);
         this.write(path, { key, writtenAt: now, parts: [stripped(remote)], replaced: remote.replaces.slice(-MAX_REPLACED) });
         return "created";
       }
@@ -181,6 +188,7 @@ export class Kv {
           break;
         }
       }
+      if (outcome !== "kept-local") this.opts.beforeChange?.(key, (parts.length ? parts : cur.parts)[0].version, false);
       this.write(path, { key, writtenAt: now, parts: parts.length ? parts : cur.parts, replaced: [...replaced].slice(-MAX_REPLACED) });
       log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
       return outcome;
@@ -322,6 +330,7 @@ export class Kv {
       const version = formatHlc(tick(this.opts.node, newest, this.opts.now()));
       // A local write supersedes every version it saw (this is how it resolves siblings).
       const replaced = [...(cur?.replaced ?? []), ...parts.map((p) => p.version)].slice(-MAX_REPLACED);
+      this.opts.beforeChange?.(key, version, true);
       this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced });
       return version;
     });

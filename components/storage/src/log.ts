@@ -235,6 +235,33 @@ export class TopicLog {
     return { freed: segs[0].size, lastOffset: segs[1].base - 1 };
   }
 
+  /**
+   * The offset the next append will get, without taking the lock: from the tail hint when it
+   * matches the segment, else from the newest segment's frames (a torn tail is not counted).
+   */
+  nextOffset(topic: string): number {
+    checkTopic(topic);
+    const tdir = `${this.root}/${topic}`;
+    const seg = this.currentSegment(tdir);
+    const path = `${tdir}/${seg.name}`;
+    const size = this.dir.stat(path)?.size ?? 0;
+    if (size === 0) return seg.base;
+    const hint = this.dir.read(`${tdir}/tail`);
+    if (hint) {
+      const [name, hsize, hnext] = decodeUtf8(hint).split(" ");
+      if (name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext))) return Number(hnext);
+    }
+    const buf = this.dir.read(path) ?? new Uint8Array(0);
+    let next = seg.base;
+    for (let pos = 0; ; ) {
+      const f = frameAt(buf, pos, false);
+      if (!f) break;
+      next = f.base + f.count;
+      pos = f.end;
+    }
+    return next;
+  }
+
   /** Cut a torn tail off the newest segment (after a crash); returns bytes removed. */
   repairTail(topic: string): number {
     checkTopic(topic);

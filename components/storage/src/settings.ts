@@ -11,8 +11,12 @@ export interface StorageSettings {
   eviction: Eviction;
   /** Topic priorities for `priority` eviction: lower goes first; unlisted topics are 0. */
   priorities: Record<string, number>;
-  /** Topics whose unsynced records must not be evicted silently. */
+  /** Topics this node sends (edge: edge_to_cloud / bidirectional; cloud: cloud_to_edge / bidirectional). */
   syncedTopics: string[];
+  /** Key prefixes whose local writes go to the outbox, by the same rule. */
+  syncedPrefixes: string[];
+  /** Queue depth (records) at which synced writes are refused with 503 (backpressure); 0 = none. */
+  maxQueue: number;
   retention: { maxAgeSeconds: number; maxBytesPerTopic: number };
   segmentBytes: number;
   /** This node's id and role: stamped into every version it writes. */
@@ -28,6 +32,8 @@ export const DEFAULT_SETTINGS: StorageSettings = {
   eviction: "oldest",
   priorities: {},
   syncedTopics: [],
+  syncedPrefixes: [],
+  maxQueue: 0,
   retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 },
   segmentBytes: 1024 * 1024,
   node: "edge-local",
@@ -46,7 +52,8 @@ export function settingsFrom(config: unknown): StorageSettings {
   for (const [k, v] of Object.entries((s.priority ?? {}) as Record<string, unknown>)) if (typeof v === "number") priorities[k] = v;
   const eviction = ["oldest", "priority", "lru", "compact"].includes(s.eviction as string) ? (s.eviction as Eviction) : "oldest";
   const sync = (c.sync ?? {}) as Record<string, unknown>;
-  const syncedTopics = Array.isArray(sync.topics) ? (sync.topics as unknown[]).filter((t): t is string => typeof t === "string") : [];
+  const role = c.node?.role === "cloud" ? "cloud" : "edge";
+  const { topics: syncedTopics, prefixes: syncedPrefixes } = outbound(sync, role);
   return {
     maxBytes: num(s.max_bytes, DEFAULT_SETTINGS.maxBytes),
     maxValueBytes: num(s.max_value_bytes, DEFAULT_SETTINGS.maxValueBytes, 1, 64 * 1024 * 1024),
@@ -61,5 +68,21 @@ export function settingsFrom(config: unknown): StorageSettings {
     node: typeof c.node?.id === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(c.node.id as string) ? (c.node.id as string) : DEFAULT_SETTINGS.node,
     origin: c.node?.role === "cloud" ? "cloud" : "edge",
     tombstoneTtlSeconds: num(s.tombstone_ttl_seconds, DEFAULT_SETTINGS.tombstoneTtlSeconds),
+    syncedPrefixes,
+    maxQueue: sync.enabled === true ? num(sync.max_queue, 100_000) : 0,
+  };
+}
+
+export type Direction = "edge_to_cloud" | "cloud_to_edge" | "bidirectional";
+
+/** What this node sends: topics and key prefixes whose direction leaves its role. */
+export function outbound(sync: Record<string, unknown>, role: "edge" | "cloud"): { topics: string[]; prefixes: string[] } {
+  if (sync.enabled !== true) return { topics: [], prefixes: [] };
+  const sends = (d: unknown) => d === "bidirectional" || d === (role === "edge" ? "edge_to_cloud" : "cloud_to_edge");
+  const list = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
+  const local = new Set(list(sync.local_topics as never).map(String));
+  return {
+    topics: list(sync.topics).filter((t) => typeof t.name === "string" && !local.has(t.name as string) && sends(t.direction ?? "edge_to_cloud")).map((t) => t.name as string),
+    prefixes: list(sync.prefixes).filter((p) => typeof p.prefix === "string" && sends(p.direction ?? "edge_to_cloud")).map((p) => p.prefix as string),
   };
 }

@@ -48,6 +48,8 @@ export class Store {
 
   /** Every conflict resolution, as JSON records (read at /_keel/conflicts). */
   readonly conflictLog: TopicLog;
+  /** The sync outbox: one `{"k", "v"}` record per change to a key under a synced prefix. */
+  readonly outbox: TopicLog;
 
   constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}, conflicts?: { resolver: Resolver; fallback: Fallback }) {
     this.dir = dir;
@@ -55,9 +57,15 @@ export class Store {
     this.now = now;
     this.sink = sink;
     this.counters = new Counters(dir, now);
+    this.outbox = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 } }, now, "system");
     this.kv = new Kv(dir, {
       maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru",
       node: settings.node, origin: settings.origin, resolver: conflicts?.resolver, fallback: conflicts?.fallback,
+      // NOTE: an edge queues its own writes; the cloud also queues versions applied from edges,
+      // so other edges pull them. Versions an edge pulls are never queued back.
+      beforeChange: (key, version, local) => {
+        if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append("outbox", [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
+      },
     });
     this.log = new TopicLog(dir, settings, now);
     this.conflictLog = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 16 * 1024 * 1024 } }, now, "system");
@@ -80,8 +88,39 @@ export class Store {
     return outcome;
   }
 
+  /** Is `key` under a prefix this node sends? */
+  synced(key: string): boolean {
+    return this.settings.syncedPrefixes.some((p) => key.startsWith(p));
+  }
+
+  /** Records queued for sync, per topic and for the key outbox (`@outbox`). */
+  queueDepth(): { name: string; records: number; oldestMs: number }[] {
+    const out: { name: string; records: number; oldestMs: number }[] = [];
+    const depth = (log: TopicLog, topic: string, cursorName: string, name: string) => {
+      const next = log.nextOffset(topic);
+      const from = this.cursor(cursorName) + 1;
+      const records = Math.max(0, next - from);
+      const oldest = records ? log.read(topic, from, 1)[0]?.timestampMs ?? 0 : 0;
+      out.push({ name, records, oldestMs: oldest });
+    };
+    if (this.settings.syncedPrefixes.length) depth(this.outbox, "outbox", "@outbox", "@outbox");
+    for (const t of this.settings.syncedTopics) depth(this.log, t, t, t);
+    return out;
+  }
+
+  /** Refuse a synced write while the queue is at max_queue (the caller answers 503 + Retry-After). */
+  private checkQueue(cursorName: string, log: TopicLog, topic: string): void {
+    if (!this.settings.maxQueue) return;
+    const queued = log.nextOffset(topic) - (this.cursor(cursorName) + 1);
+    if (queued >= this.settings.maxQueue) {
+      this.counters.add("keel_sync_backpressure_total", 1);
+      throw { tag: "backpressure", val: 5 };
+    }
+  }
+
   put(key: string, value: Uint8Array, ifMatch?: string): string {
     const size = value.length + key.length + 64;
+    if (this.synced(key)) this.checkQueue("@outbox", this.outbox, "outbox");
     this.ensureRoom(size);
     const v = this.kv.put(key, value, ifMatch);
     this.charge(size);
@@ -90,6 +129,7 @@ export class Store {
 
   append(topic: string, payloads: Uint8Array[]): number[] {
     const size = payloads.reduce((a, p) => a + p.length + 4, 36);
+    if (this.settings.syncedTopics.includes(topic)) this.checkQueue(topic, this.log, topic);
     this.ensureRoom(size);
     const offsets = this.log.append(topic, payloads);
     this.charge(size);
@@ -241,10 +281,14 @@ export class Store {
     return used;
   }
 
-  /** Highest offset of `topic` the sync component has had acknowledged; -1 when none. */
-  private syncCursor(topic: string): number {
-    const raw = this.dir.read(`sync/cursors/${topic}`);
+  /** Highest offset of `topic` (or `@outbox`) the cloud has acknowledged; -1 when none. */
+  cursor(name: string): number {
+    const raw = this.dir.read(`sync/cursors/${name}`);
     const n = raw ? Number(decodeUtf8(raw)) : -1;
     return Number.isFinite(n) ? n : -1;
+  }
+
+  private syncCursor(topic: string): number {
+    return this.cursor(topic);
   }
 }

@@ -112,8 +112,11 @@ describe("Store limits and eviction", () => {
 
 describe("settingsFrom", () => {
   it("reads [storage] and [sync] and falls back on bad values", () => {
-    const s = settingsFrom({ storage: { max_bytes: 100, max_value_bytes: -5, eviction: "bogus", priority: { a: 1, b: "x" }, retention: { max_age_seconds: 60 } }, sync: { topics: ["t", 3] } });
-    expect(s).toMatchObject({ maxBytes: 100, maxValueBytes: DEFAULT_SETTINGS.maxValueBytes, eviction: "oldest", priorities: { a: 1 }, syncedTopics: ["t"], retention: { maxAgeSeconds: 60, maxBytesPerTopic: 0 } });
+    const sync = { enabled: true, topics: [{ name: "t", direction: "edge_to_cloud" }, { name: 3 }, { name: "down", direction: "cloud_to_edge" }], prefixes: [{ prefix: "o/", direction: "bidirectional" }, { prefix: "c/", direction: "cloud_to_edge" }] };
+    const s = settingsFrom({ storage: { max_bytes: 100, max_value_bytes: -5, eviction: "bogus", priority: { a: 1, b: "x" }, retention: { max_age_seconds: 60 } }, sync });
+    expect(s).toMatchObject({ maxBytes: 100, maxValueBytes: DEFAULT_SETTINGS.maxValueBytes, eviction: "oldest", priorities: { a: 1 }, syncedTopics: ["t"], syncedPrefixes: ["o/"], retention: { maxAgeSeconds: 60, maxBytesPerTopic: 0 } });
+    // The cloud sends the other way.
+    expect(settingsFrom({ node: { role: "cloud" }, sync })).toMatchObject({ origin: "cloud", syncedTopics: ["down"], syncedPrefixes: ["o/", "c/"] });
     expect(settingsFrom(undefined)).toEqual(DEFAULT_SETTINGS);
   });
 });
