@@ -107,7 +107,15 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(DIST, "components"), { recursive: true });
   const t0 = Date.now();
   let changed = false;
-  const toolsKey = [tool("wac"), tool("wasmtime")].join("|");
+  // Tool versions are part of every cache key: a .cwasm only loads in the wasmtime that made it.
+  const version = (t: string) => {
+    try {
+      return execFileSync(tool(t as "wac" | "wasmtime"), ["--version"], { encoding: "utf8" }).trim();
+    } catch {
+      return t;
+    }
+  };
+  const toolsKey = [version("wac"), version("wasmtime")].join("|");
   const buildScripts = [path.join(ROOT, "scripts/build.ts"), path.join(ROOT, "scripts/lib"), path.join(ROOT, "compose/components.toml"), path.join(ROOT, "pnpm-lock.yaml")];
 
   const names = Object.keys(cfg.components);

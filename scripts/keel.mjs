@@ -20,11 +20,13 @@ const BIN = path.join(TOOLS, "bin");
 export const PINS = {
   node: "24.21.0",
   pnpm: "10.34.8",
-  wasmtime: { crate: "wasmtime-cli", version: "48.0.0", bin: "wasmtime", min: [48, 0],
+  // 48.0.2: 48.0.0 sends outgoing HTTP/1.1 requests without a Host header (edge → cloud sync
+  // fails against another wasmtime serve); fixed in 48.0.1. Newer majors need a newer rustc.
+  wasmtime: { crate: "wasmtime-cli", version: "48.0.2", bin: "wasmtime", min: [48, 0, 2],
     // Lean feature set: what `serve`, `run` and `compile` need; a quarter of the default build.
     args: ["--no-default-features", "--features",
       "run,serve,compile,component-model-async,pooling-allocator,cache,parallel-compilation"] },
-  wac: { crate: "wac-cli", version: "0.10.1", bin: "wac", min: [0, 10],
+  wac: { crate: "wac-cli", version: "0.10.1", bin: "wac", min: [0, 10, 0],
     args: ["--no-default-features", "--features", "wit"] },
 };
 
@@ -51,7 +53,11 @@ function versionOf(bin) {
   }
 }
 
-const atLeast = (v, min) => v && (v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]));
+const atLeast = (v, min) => {
+  if (!v) return false;
+  for (let i = 0; i < 3; i++) if (v[i] !== min[i]) return v[i] > min[i];
+  return true;
+};
 
 function link(target, name) {
   fs.mkdirSync(BIN, { recursive: true });

@@ -83,5 +83,14 @@ export function parseConfig(text: string, file = "edge.toml"): EdgeConfig {
  */
 export function componentEnv(config: EdgeConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): { env: Record<string, string>; notes: string[] } {
   const auth = resolveAuth(config.raw.auth as Record<string, unknown> | undefined, { configDir: path.dirname(path.resolve(config.file)), dataDir, env });
-  return { env: { KEEL_NODE_CONFIG: JSON.stringify({ ...config.raw, auth: auth.auth }), ...auth.secrets }, notes: auth.notes };
+  const secrets: Record<string, string> = { ...auth.secrets };
+  // An edge's node credential for the cloud, by environment-variable reference like auth secrets.
+  const sync = (config.raw.sync ?? {}) as { enabled?: unknown; token_env?: unknown; cloud_url?: unknown };
+  if (sync.enabled === true && config.node.role === "edge" && typeof sync.cloud_url === "string") {
+    if (typeof sync.token_env !== "string" || !/^[A-Z_][A-Z0-9_]*$/.test(sync.token_env)) throw new ConfigError(`${config.file}: sync.token_env must name the environment variable holding this edge's node credential`);
+    const token = env[sync.token_env];
+    if (!token) throw new ConfigError(`${config.file}: environment variable ${sync.token_env} (sync.token_env) is not set; get a node credential from the cloud: pnpm token --node ${config.node.id}`);
+    secrets[sync.token_env] = token;
+  }
+  return { env: { KEEL_NODE_CONFIG: JSON.stringify({ ...config.raw, auth: auth.auth }), ...secrets }, notes: auth.notes };
 }

@@ -1,7 +1,12 @@
 // Wiring only: wasi:http/incoming-handler → router.ts, with the keel imports as services.
 // Built with componentize-js (StarlingMonkey): u64 crosses as BigInt here.
-import { Fields, OutgoingBody, OutgoingResponse, ResponseOutparam } from "wasi:http/types@0.2.12";
+import { Fields, OutgoingBody, OutgoingRequest, OutgoingResponse, ResponseOutparam } from "wasi:http/types@0.2.12";
 import type { IncomingRequest } from "wasi:http/types@0.2.12";
+import { handle as send } from "wasi:http/outgoing-handler@0.2.12";
+import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
+import * as syncOutbox from "keel:sync/outbox@0.1.0";
+import * as syncCloud from "keel:sync/cloud@0.1.0";
+import { runSync, type HttpResponse, type Io } from "./sync-runner.ts";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as admin from "keel:storage/admin@0.1.0";
 import * as topicLog from "keel:storage/log@0.1.0";
@@ -42,7 +47,87 @@ const services: Services = {
     check: (cls, who, nowMs) => limiter.check(cls, who, BigInt(nowMs)),
     counters: () => limiter.counters().map((c) => ({ name: c.name, value: Number(c.value) })),
   },
+  sync: {
+    plan: () => {
+      const p = syncOutbox.plan();
+      return p ? { ...p, bandwidthBytesPerSecond: Number(p.bandwidthBytesPerSecond) } : null;
+    },
+    nextBatch: () => {
+      const b = syncOutbox.nextBatch();
+      return b ? { ...b, rawBytes: Number(b.rawBytes) } : null;
+    },
+    ack: (id, nowMs) => syncOutbox.ack(id, BigInt(nowMs)),
+    fail: (message, nowMs) => syncOutbox.fail(message, BigInt(nowMs)),
+    pullCursor: () => Number(syncOutbox.pullCursor()),
+    applyPulled: (body) => Number(syncOutbox.applyPulled(body)),
+    status: () => {
+      const st = syncOutbox.status();
+      return {
+        enabled: st.enabled, role: st.role, paused: st.paused, last_sync_ms: Number(st.lastSyncMs), last_error: st.lastError ?? null,
+        lags: st.lags.map((l) => ({ name: l.name, records: Number(l.records), oldest_seconds: Number(l.oldestSeconds) })),
+      };
+    },
+    pause: () => syncOutbox.pause(),
+    resume: () => syncOutbox.resume(),
+    push: (edge, body) => syncCloud.push(edge, body),
+    pull: (edge, cursor, max) => syncCloud.pull(edge, BigInt(cursor), max),
+  },
+  io: undefined as unknown as Io,
   nowMs: () => Date.now(),
+};
+
+/** A blocking HTTP client on wasi:http/outgoing-handler (the gateway handles one request at a time). */
+function request(method: "GET" | "POST", url: string, headers: [string, string][], body: Uint8Array | null): HttpResponse {
+  const u = new URL(url);
+  const encoder = new TextEncoder();
+  const req = new OutgoingRequest(Fields.fromList(headers.map(([k, v]) => [k, encoder.encode(v)] as [string, Uint8Array])));
+  req.setMethod({ tag: method === "GET" ? "get" : "post" });
+  req.setScheme({ tag: u.protocol === "https:" ? "HTTPS" : "HTTP" });
+  req.setAuthority(u.host);
+  req.setPathWithQuery(u.pathname + u.search);
+  const outBody = req.body();
+  if (body) {
+    const stream = outBody.write();
+    for (let i = 0; i < body.length; i += 4096) stream.blockingWriteAndFlush(body.subarray(i, i + 4096));
+    (stream as unknown as Disposable)[Symbol.dispose]?.();
+  }
+  OutgoingBody.finish(outBody, undefined);
+  const future = send(req, undefined);
+  const pollable = future.subscribe();
+  pollable.block();
+  const result = future.get();
+  if (!result || result.tag !== "ok") throw new Error("the response was already taken");
+  if (result.val.tag !== "ok") throw new Error(`HTTP error: ${JSON.stringify(result.val.val)}`);
+  const response = result.val.val;
+  const status = response.status();
+  const stream = response.consume().stream();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    let chunk: Uint8Array;
+    try {
+      chunk = stream.blockingRead(65536n);
+    } catch {
+      break; // closed
+    }
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > 64 * 1024 * 1024) throw new Error("response too large");
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) { out.set(c, o); o += c.length; }
+  return { status, body: out };
+}
+
+services.io = {
+  request,
+  sleep: (ms) => {
+    if (ms <= 0) return;
+    subscribeDuration(BigInt(Math.round(ms * 1e6))).block();
+  },
+  nowMs: () => Date.now(),
+  random: () => Math.random(),
 };
 
 const METHODS: Record<string, string> = {
@@ -109,7 +194,14 @@ function writeResponse(res: Response, outparam: unknown): void {
 }
 
 export const incomingHandler = {
-  handle(request: IncomingRequest, outparam: unknown): void {
-    writeResponse(handle(readRequest(request), services), outparam);
+  handle(incoming: IncomingRequest, outparam: unknown): void {
+    writeResponse(handle(readRequest(incoming), services), outparam);
+    // wasmtime serve has no timers: a sync that is due runs here, after the response that
+    // noticed it has been sent (the client is not kept waiting).
+    try {
+      if (syncOutbox.due(BigInt(Date.now()))) runSync(services.sync, services.io);
+    } catch {
+      // recorded in sync status by the run itself
+    }
   },
 };

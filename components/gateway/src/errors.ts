@@ -24,12 +24,18 @@ const STORAGE_STATUS: Record<string, [number, string]> = {
   full: [507, "storage_full"],
   io: [500, "io_error"],
   other: [500, "internal"],
+  backpressure: [503, "backpressure"],
+  invalid: [400, "bad_batch"],
 };
 
 /** Turn anything a component call threw into a JSON error response. */
 export function fromThrown(e: unknown): Response {
   const payload = (e as { payload?: unknown })?.payload ?? e;
   const tag = (payload as { tag?: string })?.tag;
+  if (tag === "backpressure") {
+    const after = Number((payload as { val?: unknown }).val) || 5;
+    return errorResponse(503, "backpressure", `the sync queue is full; retry in ${after} s`, [["retry-after", String(after)]]);
+  }
   if (tag && STORAGE_STATUS[tag]) {
     const [status, code] = STORAGE_STATUS[tag];
     const val = (payload as { val?: unknown }).val;

@@ -3,6 +3,7 @@
 import type { Request, Response } from "./http-types.ts";
 import { errorResponse, fromThrown, jsonResponse } from "./errors.ts";
 import { decodeText, encodeText, toBase64, fromBase64 } from "./text.ts";
+import { runSync, type Io, type SyncApi } from "./sync-runner.ts";
 
 export type { Request, Response } from "./http-types.ts";
 
@@ -45,13 +46,21 @@ export interface Services {
     counters(): { name: string; value: number }[];
     conflicts(from: number, max: number): { offset: number; timestampMs: number; payload: Uint8Array }[];
   };
-  verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): { subject: string } };
+  verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): { subject: string; node?: string | null } };
   limiter: {
     check(routeClass: RouteClass, who: Identity, nowMs: number): {
       allowed: boolean; limit: number; remaining: number; resetSeconds: number; retryAfterSeconds: number;
     };
     counters(): { name: string; value: number }[];
   };
+  sync: SyncApi & {
+    status(): unknown;
+    pause(): void;
+    resume(): void;
+    push(edge: string, body: Uint8Array): { versions: number; records: number; duplicates: number };
+    pull(edge: string, cursor: number, max: number): Uint8Array;
+  };
+  io: Io;
   nowMs(): number;
 }
 
@@ -96,7 +105,7 @@ export function handle(req: Request, svc: Services): Response {
 }
 
 /** A request while it is routed: `extra` collects headers for whatever response it gets. */
-type Routed = Request & { extra: [string, string][] };
+type Routed = Request & { extra: [string, string][]; principal?: { subject: string; node?: string | null } };
 
 function route(req: Routed, svc: Services): Response {
   if (req.pathWithQuery.length > MAX_PATH_BYTES) return errorResponse(414, "uri_too_long", `path is longer than ${MAX_PATH_BYTES} bytes`);
@@ -193,9 +202,11 @@ function route(req: Routed, svc: Services): Response {
     return kvRoute(req, svc, key);
   }
 
-  if (path.startsWith("/_keel/sync/") || path.startsWith("/_keel/mesh/")) {
+  if (path.startsWith("/_keel/sync/")) return syncRoute(req, svc, path.slice("/_keel/sync/".length), query);
+
+  if (path.startsWith("/_keel/mesh/")) {
     // Closed before anything else: these routes are for nodes with credentials only.
-    const denied = guard(req, svc, path.startsWith("/_keel/sync/") ? "sync" : "mesh");
+    const denied = guard(req, svc, "mesh");
     if (denied) return denied;
     return errorResponse(501, "not_implemented", `${path} is not available in this build yet`);
   }
@@ -243,6 +254,61 @@ function kvRoute(req: Routed, svc: Services, key: string): Response {
     }
     default:
       return methodNotAllowed("GET, HEAD, PUT, DELETE");
+  }
+}
+
+/**
+ * /_keel/sync/*: operators (admin scope) see and steer sync on this node; other nodes (sync
+ * scope, node credentials) push to and pull from a cloud node.
+ */
+function syncRoute(req: Routed, svc: Services, action: string, query: Map<string, string>): Response {
+  const nodeRoute = action === "push" || action === "pull";
+  const denied = guard(req, svc, nodeRoute ? "sync" : "admin");
+  if (denied) return denied;
+  const want = (m: string) => (req.method === m ? undefined : methodNotAllowed(m));
+  switch (action) {
+    case "status":
+    case "queue": {
+      const bad = want("GET");
+      if (bad) return bad;
+      const st = svc.sync.status() as { lags?: unknown };
+      return jsonResponse(200, action === "queue" ? { queue: st.lags } : st);
+    }
+    case "now": {
+      const bad = want("POST");
+      if (bad) return bad;
+      const summary = runSync(svc.sync, svc.io);
+      return jsonResponse(summary.error ? 502 : 200, summary);
+    }
+    case "pause":
+    case "resume": {
+      const bad = want("POST");
+      if (bad) return bad;
+      if (action === "pause") svc.sync.pause();
+      else svc.sync.resume();
+      return jsonResponse(200, { paused: action === "pause" });
+    }
+    case "push": {
+      const bad = want("POST");
+      if (bad) return bad;
+      const node = req.principal?.node;
+      if (!node) return errorResponse(403, "forbidden", "pushing needs a node credential (a token with a node claim)");
+      if (req.body === null) return errorResponse(413, "too_large", `body is larger than ${MAX_BODY_BYTES} bytes`);
+      return jsonResponse(200, svc.sync.push(node, req.body));
+    }
+    case "pull": {
+      const bad = want("GET");
+      if (bad) return bad;
+      const node = req.principal?.node;
+      if (!node) return errorResponse(403, "forbidden", "pulling needs a node credential (a token with a node claim)");
+      const cursor = Number(query.get("cursor") ?? "0");
+      const max = Number(query.get("max") ?? "500");
+      if (!Number.isSafeInteger(cursor) || cursor < 0) return errorResponse(400, "bad_offset", "cursor must be a whole number ≥ 0");
+      if (!Number.isInteger(max) || max < 1 || max > 5000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 5000");
+      return { status: 200, headers: [["content-type", "application/json"]], body: svc.sync.pull(node, cursor, max) };
+    }
+    default:
+      return errorResponse(404, "not_found", `no sync route ${action}`);
   }
 }
 
@@ -374,7 +440,9 @@ function guard(req: Routed, svc: Services, cls: RouteClass): Response | undefine
   const now = svc.nowMs();
   let subject: string;
   try {
-    subject = svc.verifier.authorize(cls, req.headers.get("authorization"), now).subject;
+    const principal = svc.verifier.authorize(cls, req.headers.get("authorization"), now);
+    subject = principal.subject;
+    req.principal = principal;
   } catch (e) {
     const p = (e as { payload?: { tag?: string; val?: string } })?.payload;
     const why = quoteParam(p?.val ?? "");

@@ -221,6 +221,12 @@ export class Kv {
     return res;
   }
 
+  /** Every part of a key's record (tombstones and siblings too), or null; for sync. */
+  record(key: string): StoredValue | null {
+    const stored = this.readAt(this.pathOf(key), true);
+    return stored && stored.key === key ? stored : null;
+  }
+
   /** Keys starting with `prefix`, in key order, strictly after `cursor`. Tombstones are skipped. */
   scan(prefix: string, cursor: string | undefined, limit: number): Page {
     if (prefix !== "") checkKey(prefix, "prefix");

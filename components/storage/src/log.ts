@@ -320,7 +320,8 @@ export class TopicLog {
     // No (or a damaged) head: the newest segment is current; record it for next time.
     const names = this.dir.list(tdir).filter((n) => /^\d{16}\.seg$/.test(n)).sort();
     const b = names.length ? Number(names[names.length - 1].slice(0, 16)) : 0;
-    this.dir.writeAtomic(`${tdir}/head`, encodeUtf8(String(b)));
+    // Only a topic that exists gets a head (readers of topics not yet written create nothing).
+    if (names.length) this.dir.writeAtomic(`${tdir}/head`, encodeUtf8(String(b)));
     return { base: b, name: segName(b), size: 0 };
   }
 

@@ -1,9 +1,80 @@
-// Wiring only: keel:sync exports → outbox.ts.
-import { status, notConfigured } from "./outbox.ts";
+// Wiring only: keel:sync exports → outbox.ts; storage writes go through the keel:storage imports
+// (so conflicts are resolved and the outbox is kept), reads of logs and cursors use /data.
+import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import * as kv from "keel:storage/kv@0.1.0";
+import * as log from "keel:storage/log@0.1.0";
+import { WasiDir } from "../../storage/src/wasi-dir.ts";
+import { Sync, SyncError, syncConfig } from "./outbox.ts";
 
-const refuse = () => {
-  throw notConfigured();
+let sync: Sync | undefined;
+function current(): Sync {
+  if (!sync) {
+    const env = new Map(getEnvironment());
+    let config: unknown = {};
+    try {
+      config = JSON.parse(env.get("KEEL_NODE_CONFIG") ?? "{}");
+    } catch {
+      // the host validates the config file
+    }
+    sync = new Sync(WasiDir.open(), syncConfig(config, env), {
+      apply: (key, remote) => kv.apply(key, remote),
+      append: (topic, payloads) => {
+        const { first, count } = log.append(topic, payloads);
+        return Array.from({ length: count }, (_, i) => first + i);
+      },
+    });
+  }
+  return sync;
+}
+
+/** Sync errors become the WIT error variant; storage errors pass through as `other`. */
+function guard<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SyncError) throw { tag: "invalid", val: e.message };
+    const p = (e as { payload?: { tag?: string; val?: unknown } })?.payload ?? (e as { tag?: string; val?: unknown });
+    if (p?.tag) throw { tag: "other", val: `${p.tag}${p.val !== undefined ? `: ${String(p.val)}` : ""}` };
+    throw { tag: "other", val: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+export const outbox = {
+  status: () => guard(() => current().status(Date.now())),
+  plan: () => {
+    let c;
+    try {
+      c = current().cfg;
+    } catch {
+      return null;
+    }
+    if (!c.enabled || c.role !== "edge" || !c.cloudUrl) return null;
+    return { cloudUrl: c.cloudUrl, token: c.token, batchSize: c.batchSize, bandwidthBytesPerSecond: c.bandwidth, maxAttempts: c.maxAttempts, compress: c.compress };
+  },
+  // No error channel in `due`: a problem reading state means "not due" (status reports it).
+  due: (nowMs: number) => {
+    try {
+      return current().due(Number(nowMs));
+    } catch {
+      return false;
+    }
+  },
+  pullCursor: () => {
+    try {
+      return current().pullCursor();
+    } catch {
+      return 0;
+    }
+  },
+  nextBatch: () => guard(() => current().nextBatch()),
+  ack: (id: string, nowMs: number) => guard(() => current().ack(id, Number(nowMs))),
+  fail: (message: string, nowMs: number) => guard(() => current().fail(message, Number(nowMs))),
+  pause: () => guard(() => current().pause()),
+  resume: () => guard(() => current().resume()),
+  applyPulled: (body: Uint8Array) => guard(() => current().applyPulled(body)),
 };
 
-export const outbox = { status, syncNow: refuse, pause: refuse, resume: refuse };
-export const cloud = { push: refuse, pull: refuse };
+export const cloud = {
+  push: (edge: string, body: Uint8Array) => guard(() => current().push(edge, body)),
+  pull: (_edge: string, cursor: number, max: number) => guard(() => current().pull(Number(cursor), max)),
+};

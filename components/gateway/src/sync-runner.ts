@@ -1,0 +1,95 @@
+// One sync run, as the gateway drives it: push batches to the cloud until the outbox is empty
+// (retrying each with exponential backoff and jitter, within a bandwidth cap), then pull what
+// the cloud has for this edge. Plain TypeScript over the sync component and an HTTP client.
+
+export interface Plan {
+  cloudUrl: string;
+  token: string;
+  batchSize: number;
+  bandwidthBytesPerSecond: number;
+  maxAttempts: number;
+  compress: boolean;
+}
+
+export interface SyncApi {
+  plan(): Plan | null | undefined;
+  nextBatch(): { id: string; body: Uint8Array; records: number; rawBytes: number } | null | undefined;
+  ack(id: string, nowMs: number): void;
+  fail(message: string, nowMs: number): void;
+  pullCursor(): number;
+  applyPulled(body: Uint8Array): number;
+}
+
+export interface HttpResponse {
+  status: number;
+  body: Uint8Array;
+}
+
+export interface Io {
+  request(method: "GET" | "POST", url: string, headers: [string, string][], body: Uint8Array | null): HttpResponse;
+  sleep(ms: number): void;
+  nowMs(): number;
+  random(): number;
+}
+
+export interface RunSummary {
+  pushed_batches: number;
+  pushed_records: number;
+  bytes_sent: number;
+  bytes_raw: number;
+  pulled_versions: number;
+  error: string | null;
+}
+
+const MAX_BATCHES_PER_RUN = 1000;
+
+export function runSync(sync: SyncApi, io: Io): RunSummary {
+  const summary: RunSummary = { pushed_batches: 0, pushed_records: 0, bytes_sent: 0, bytes_raw: 0, pulled_versions: 0, error: null };
+  const plan = sync.plan();
+  if (!plan) return { ...summary, error: "sync is not configured on this node (edge role, [sync] enabled, cloud_url)" };
+  const auth: [string, string] = ["authorization", `Bearer ${plan.token}`];
+  try {
+    for (let n = 0; n < MAX_BATCHES_PER_RUN; n++) {
+      const batch = sync.nextBatch();
+      if (!batch) break;
+      const headers: [string, string][] = [auth, ["content-type", "application/json"]];
+      if (plan.compress) headers.push(["content-encoding", "gzip"]);
+      withRetries(plan, io, () => io.request("POST", `${plan.cloudUrl}/_keel/sync/push`, headers, batch.body));
+      sync.ack(batch.id, io.nowMs());
+      summary.pushed_batches++;
+      summary.pushed_records += batch.records;
+      summary.bytes_sent += batch.body.length;
+      summary.bytes_raw += batch.rawBytes;
+      // Bandwidth cap: wait as long as this batch would take at the configured rate.
+      if (plan.bandwidthBytesPerSecond > 0) io.sleep((batch.body.length / plan.bandwidthBytesPerSecond) * 1000);
+    }
+    for (let n = 0; n < MAX_BATCHES_PER_RUN; n++) {
+      const res = withRetries(plan, io, () => io.request("GET", `${plan.cloudUrl}/_keel/sync/pull?cursor=${sync.pullCursor()}&max=${plan.batchSize}`, [auth], null));
+      const applied = sync.applyPulled(res.body);
+      summary.pulled_versions += applied;
+      if (!applied) break;
+    }
+  } catch (e) {
+    summary.error = e instanceof Error ? e.message : String((e as { val?: string })?.val ?? e);
+    sync.fail(summary.error, io.nowMs());
+  }
+  return summary;
+}
+
+/** Call until a 2xx answer, waiting base × 2^attempt (+ up to 100% jitter) between tries. */
+function withRetries(plan: Plan, io: Io, call: () => HttpResponse): HttpResponse {
+  let last = "";
+  for (let attempt = 0; attempt < plan.maxAttempts; attempt++) {
+    if (attempt > 0) io.sleep(100 * 2 ** (attempt - 1) * (1 + io.random()));
+    try {
+      const res = call();
+      if (res.status >= 200 && res.status < 300) return res;
+      last = `cloud answered ${res.status}: ${new TextDecoder().decode(res.body.subarray(0, 200))}`;
+      // A refusal that retrying cannot fix.
+      if (res.status === 400 || res.status === 401 || res.status === 403) break;
+    } catch (e) {
+      last = `cloud unreachable: ${e instanceof Error ? e.message : String((e as { payload?: { tag?: string } })?.payload?.tag ?? e)}`;
+    }
+  }
+  throw new Error(last);
+}
