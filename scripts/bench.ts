@@ -278,12 +278,62 @@ async function benchAuth(): Promise<void> {
   }
 }
 
+/**
+ * `pnpm bench sync`: records/s synced edge → cloud (both wasmtime serve on loopback) and bytes
+ * on the wire per record, with and without compression and delta, in the same run. The edge
+ * holds 4,000 topic records of 100 bytes and 500 keys written 4 times each.
+ */
+async function benchSync(): Promise<void> {
+  const { mintToken } = await import("../host/src/token.ts");
+  const secret = "bench-sync-secret".padEnd(48, "x");
+  const now = Math.floor(Date.now() / 1000);
+  const tok = (c: Record<string, unknown>) => mintToken(secret, "local", { iss: "keel-local", aud: "keel", exp: now + 3600, ...c });
+  const admin = { authorization: `Bearer ${tok({ sub: "op", scope: "admin read write" })}` };
+  const base = { enabled: true, interval_seconds: 3600, batch_size: 500, topics: [{ name: "events", direction: "edge_to_cloud" }], prefixes: [{ prefix: "k/", direction: "edge_to_cloud" }] };
+  const rows = [["variant", "records/s", "bytes on the wire", "bytes/record", "batches"]];
+  for (const [label, compression, delta] of [["compression + delta", true, true], ["delta only", false, true], ["compression only", true, false], ["neither", false, false]] as const) {
+    info(`${label} …`);
+    const cloud = await startNode("wasmtime", { env: { KEEL_JWT_SECRET: secret, KEEL_CONFIG: configVariant({ node: { id: "cloud-1", role: "cloud" }, sync: base, rate_limit: { enabled: false } }) } });
+    const edge = await startNode("wasmtime", {
+      env: {
+        KEEL_JWT_SECRET: secret, KEEL_SYNC_TOKEN: tok({ sub: "node:bench", node: "bench", scope: "sync" }),
+        KEEL_CONFIG: configVariant({ node: { id: "bench", role: "edge" }, sync: { ...base, cloud_url: cloud.url, token_env: "KEEL_SYNC_TOKEN", compression, delta }, rate_limit: { enabled: false } }),
+      },
+    });
+    try {
+      await fetch(`${edge.url}/_keel/sync/pause`, { method: "POST", headers: admin });
+      for (let i = 0; i < 4000; i += 500) {
+        await fetch(`${edge.url}/v1/topics/events/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ records: Array.from({ length: 500 }, (_, j) => `{"sensor":${(i + j) % 17},"reading":${i + j},"pad":"${"x".repeat(60)}"}`) }) });
+      }
+      for (let round = 0; round < 4; round++) for (let k = 0; k < 500; k += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => fetch(`${edge.url}/v1/kv/k%2F${k + j}`, { method: "PUT", body: `{"round":${round},"key":${k + j},"pad":"${"y".repeat(60)}"}` })));
+      await fetch(`${edge.url}/_keel/sync/resume`, { method: "POST", headers: admin });
+      const t = performance.now();
+      let sent = 0, records = 0, batches = 0;
+      for (;;) {
+        const r = (await (await fetch(`${edge.url}/_keel/sync/now`, { method: "POST", headers: admin })).json()) as { pushed_records: number; bytes_sent: number; pushed_batches: number; error: string | null };
+        if (r.error) throw new Error(r.error);
+        sent += r.bytes_sent; records += r.pushed_records; batches += r.pushed_batches;
+        if (!r.pushed_batches) break;
+      }
+      const secs = (performance.now() - t) / 1000;
+      rows.push([label, (records / secs).toFixed(0), String(sent), (sent / records).toFixed(1), String(batches)]);
+    } finally {
+      await edge.stop();
+      await cloud.stop();
+    }
+  }
+  const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  console.log("\nedge → cloud, 4,000 records + 500 keys × 4 writes (records pushed counts each key version sent):");
+  for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
+}
+
 const what = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "storage";
 if (what === "storage") await benchStorage();
 else if (what === "storage-scale") await benchScale();
 else if (what === "auth") await benchAuth();
+else if (what === "sync") await benchSync();
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync`);
   process.exit(2);
 }
 process.exit(0);

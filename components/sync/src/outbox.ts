@@ -23,6 +23,8 @@ export interface SyncConfig {
   bandwidth: number;
   maxAttempts: number;
   compress: boolean;
+  /** Send each key once at its current version (true), or once per change (false: for comparison). */
+  delta: boolean;
   /** What this node sends. */
   topics: string[];
   prefixes: string[];
@@ -53,6 +55,7 @@ export function syncConfig(config: unknown, env: Map<string, string>): SyncConfi
     bandwidth: num(s.bandwidth_bytes_per_second, 0, 0, 1e12),
     maxAttempts: num(s.max_attempts, 4, 1, 20),
     compress: s.compression !== false,
+    delta: s.delta !== false,
     topics: out.topics,
     prefixes: out.prefixes,
     pullPrefixes: pulls,
@@ -183,7 +186,8 @@ export class Sync {
         cursors["@outbox"] = entries[entries.length - 1].offset;
         budget -= entries.length;
         // Delta: each key once, at its current version, however often it changed.
-        const keys = [...new Set(entries.map((e) => (JSON.parse(decodeUtf8(e.payload)) as { k: string }).k))];
+        const all = entries.map((e) => (JSON.parse(decodeUtf8(e.payload)) as { k: string }).k);
+        const keys = this.cfg.delta ? [...new Set(all)] : all;
         for (const key of keys) {
           const rec = this.kv.record(key);
           if (!rec) continue;
