@@ -13,7 +13,7 @@ const SYNC = {
   interval_seconds: 3600, // runs are triggered explicitly here (POST /_keel/sync/now)
   batch_size: 7,
   max_attempts: 2,
-  topics: [{ name: "events", direction: "edge_to_cloud" }],
+  topics: [{ name: "events", direction: "edge_to_cloud" }, { name: "notices", direction: "cloud_to_edge" }],
   prefixes: [{ prefix: "orders/", direction: "bidirectional" }],
   local_topics: ["debug"],
 };
@@ -127,7 +127,19 @@ describe.each<HostKind>(["wasmtime", "node"])("sync from a %s edge to a wasmtime
       expect(await cloudOffsets(cloud, id)).toEqual([...Array(100).keys()]);
     } finally {
       await proxy.close();
+      await edge.stop();
+      edge = await startEdge(kind, id, cloud.url, edge.dataDir);
     }
+  });
+
+  it("pulls the cloud's cloud_to_edge topics, each record once", async () => {
+    const cloudAdmin = { ...ADMIN, "content-type": "application/json" };
+    expect((await fetch(`${cloud.url}/v1/topics/notices/records`, { method: "POST", headers: cloudAdmin, body: JSON.stringify({ records: ["n0", "n1", "n2"] }) })).status).toBe(200);
+    await syncUntilDrained(edge);
+    await syncNow(edge); // a second pull brings nothing twice
+    const page = (await (await fetch(`${edge.url}/v1/topics/notices--cloud/records`)).json()) as { records: { value: string }[] };
+    expect(page.records.map((r) => JSON.parse(r.value).o)).toEqual([0, 1, 2]);
+    expect(page.records.map((r) => Buffer.from(JSON.parse(r.value).b, "base64").toString())).toEqual(["n0", "n1", "n2"]);
   });
 
   it("backpressure: a full queue refuses synced writes with 503 and Retry-After; pause and resume", async () => {

@@ -58,7 +58,7 @@ const services: Services = {
     },
     ack: (id, nowMs) => syncOutbox.ack(id, BigInt(nowMs)),
     fail: (message, nowMs) => syncOutbox.fail(message, BigInt(nowMs)),
-    pullCursor: () => Number(syncOutbox.pullCursor()),
+    pullQuery: () => syncOutbox.pullQuery(),
     applyPulled: (body) => Number(syncOutbox.applyPulled(body)),
     status: () => {
       const st = syncOutbox.status();
@@ -70,7 +70,7 @@ const services: Services = {
     pause: () => syncOutbox.pause(),
     resume: () => syncOutbox.resume(),
     push: (edge, body) => syncCloud.push(edge, body),
-    pull: (edge, cursor, max) => syncCloud.pull(edge, BigInt(cursor), max),
+    pull: (edge, cursor, topics, max) => syncCloud.pull(edge, BigInt(cursor), topics.map((t) => ({ topic: t.topic, next: BigInt(t.next) })), max),
   },
   io: undefined as unknown as Io,
   nowMs: () => Date.now(),

@@ -58,7 +58,7 @@ export interface Services {
     pause(): void;
     resume(): void;
     push(edge: string, body: Uint8Array): { versions: number; records: number; duplicates: number };
-    pull(edge: string, cursor: number, max: number): Uint8Array;
+    pull(edge: string, cursor: number, topics: { topic: string; next: number }[], max: number): Uint8Array;
   };
   io: Io;
   nowMs(): number;
@@ -305,7 +305,14 @@ function syncRoute(req: Routed, svc: Services, action: string, query: Map<string
       const max = Number(query.get("max") ?? "500");
       if (!Number.isSafeInteger(cursor) || cursor < 0) return errorResponse(400, "bad_offset", "cursor must be a whole number ≥ 0");
       if (!Number.isInteger(max) || max < 1 || max > 5000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 5000");
-      return { status: 200, headers: [["content-type", "application/json"]], body: svc.sync.pull(node, cursor, max) };
+      const topics: { topic: string; next: number }[] = [];
+      for (const [k, v] of query) {
+        if (!k.startsWith("t.")) continue;
+        const next = Number(v);
+        if (!Number.isSafeInteger(next) || next < 0) return errorResponse(400, "bad_offset", `${k} must be a whole number ≥ 0`);
+        topics.push({ topic: k.slice(2), next });
+      }
+      return { status: 200, headers: [["content-type", "application/json"]], body: svc.sync.pull(node, cursor, topics, max) };
     }
     default:
       return errorResponse(404, "not_found", `no sync route ${action}`);

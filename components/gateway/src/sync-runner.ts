@@ -16,7 +16,7 @@ export interface SyncApi {
   nextBatch(): { id: string; body: Uint8Array; records: number; rawBytes: number } | null | undefined;
   ack(id: string, nowMs: number): void;
   fail(message: string, nowMs: number): void;
-  pullCursor(): number;
+  pullQuery(): string;
   applyPulled(body: Uint8Array): number;
 }
 
@@ -64,7 +64,7 @@ export function runSync(sync: SyncApi, io: Io): RunSummary {
       if (plan.bandwidthBytesPerSecond > 0) io.sleep((batch.body.length / plan.bandwidthBytesPerSecond) * 1000);
     }
     for (let n = 0; n < MAX_BATCHES_PER_RUN; n++) {
-      const res = withRetries(plan, io, () => io.request("GET", `${plan.cloudUrl}/_keel/sync/pull?cursor=${sync.pullCursor()}&max=${plan.batchSize}`, [auth], null));
+      const res = withRetries(plan, io, () => io.request("GET", `${plan.cloudUrl}/_keel/sync/pull?${sync.pullQuery()}`, [auth], null));
       const applied = sync.applyPulled(res.body);
       summary.pulled_versions += applied;
       if (!applied) break;

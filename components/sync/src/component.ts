@@ -59,11 +59,11 @@ export const outbox = {
       return false;
     }
   },
-  pullCursor: () => {
+  pullQuery: () => {
     try {
-      return current().pullCursor();
+      return current().pullQuery();
     } catch {
-      return 0;
+      return "cursor=0";
     }
   },
   nextBatch: () => guard(() => current().nextBatch()),
@@ -76,5 +76,6 @@ export const outbox = {
 
 export const cloud = {
   push: (edge: string, body: Uint8Array) => guard(() => current().push(edge, body)),
-  pull: (_edge: string, cursor: number, max: number) => guard(() => current().pull(Number(cursor), max)),
+  pull: (_edge: string, cursor: number, topics: { topic: string; next: number }[], max: number) =>
+    guard(() => current().pull(Number(cursor), topics.map((t) => ({ topic: t.topic, next: Number(t.next) })), max)),
 };

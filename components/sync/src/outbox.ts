@@ -28,8 +28,9 @@ export interface SyncConfig {
   /** What this node sends. */
   topics: string[];
   prefixes: string[];
-  /** Key prefixes an edge pulls (cloud_to_edge, bidirectional). */
+  /** Key prefixes and topics an edge pulls (cloud_to_edge, bidirectional). */
   pullPrefixes: string[];
+  pullTopics: string[];
 }
 
 export class SyncError extends Error {}
@@ -43,7 +44,7 @@ export function syncConfig(config: unknown, env: Map<string, string>): SyncConfi
   const role = c.node?.role === "cloud" ? "cloud" : "edge";
   const num = (v: unknown, d: number, min: number, max: number) => (typeof v === "number" && v >= min && v <= max ? Math.floor(v) : d);
   const out = outbound(s, role);
-  const pulls = outbound(s, role === "edge" ? "cloud" : "edge").prefixes;
+  const pulls = outbound(s, role === "edge" ? "cloud" : "edge");
   return {
     enabled: s.enabled === true,
     role,
@@ -58,7 +59,8 @@ export function syncConfig(config: unknown, env: Map<string, string>): SyncConfi
     delta: s.delta !== false,
     topics: out.topics,
     prefixes: out.prefixes,
-    pullPrefixes: pulls,
+    pullPrefixes: pulls.prefixes,
+    pullTopics: pulls.topics,
   };
 }
 
@@ -170,7 +172,7 @@ export class Sync {
   due(nowMs: number): boolean {
     if (!this.cfg.enabled || this.cfg.role !== "edge" || !this.cfg.cloudUrl || this.paused()) return false;
     if (nowMs - this.state().lastAttemptMs < this.cfg.intervalMs) return false;
-    return this.lags(nowMs).some((l) => l.records > 0) || this.cfg.pullPrefixes.length > 0;
+    return this.lags(nowMs).some((l) => l.records > 0) || this.cfg.pullPrefixes.length > 0 || this.cfg.pullTopics.length > 0;
   }
 
   // ---- edge: batches ------------------------------------------------------------------
@@ -229,21 +231,35 @@ export class Sync {
     this.saveState({ ...this.state(), lastAttemptMs: nowMs, lastError: message.slice(0, 500) });
   }
 
-  pullCursor(): number {
-    return this.cursor("@pull") + 1;
+  /**
+   * The next pull: the key cursor, and per pulled topic the cloud offset after the last record
+   * stored here. Pulled topic records live in `<topic>--cloud` as {o: cloud offset, t, b}, so
+   * the position is read from the same write as the records (a retried pull stores nothing twice).
+   */
+  pullQuery(): string {
+    const q = [`cursor=${this.cursor("@pull") + 1}`, `max=${this.cfg.batchSize}`];
+    for (const t of this.cfg.pullTopics) q.push(`t.${encodeURIComponent(t)}=${this.lastEnvelopeOffset(`${t}--cloud`) + 1}`);
+    return q.join("&");
   }
 
-  /** Apply versions pulled from the cloud (conflicts resolved by storage); store the cursor. */
+  /** Apply what the cloud sent (keys through conflict resolution, topic records); returns items applied. */
   applyPulled(body: Uint8Array): number {
-    const doc = decodeBody(body) as { kv?: KvItem[]; next?: number };
-    const items = Array.isArray(doc.kv) ? doc.kv : [];
-    const checked = items.map((x) => checkKvItem(x));
+    const doc = decodeBody(body) as { kv?: KvItem[]; next?: number; topics?: TopicItem[] };
+    const checked = (Array.isArray(doc.kv) ? doc.kv : []).map((x) => checkKvItem(x));
+    const topics = (Array.isArray(doc.topics) ? doc.topics : []).map((t) => checkTopicItem(t, "cloud"));
     for (const x of checked) this.storage.apply(x.key, x.remote);
-    if (typeof doc.next === "number" && doc.next > 0) {
+    let records = 0;
+    for (const t of topics) {
+      const last = this.lastEnvelopeOffset(t.target);
+      const fresh = t.records.filter(([o]) => o > last);
+      if (fresh.length) this.storage.append(t.target, fresh.map(([o, ts, b]) => encodeUtf8(JSON.stringify({ o, t: ts, b }))));
+      records += fresh.length;
+    }
+    if (typeof doc.next === "number" && doc.next > 0 && doc.next - 1 > this.cursor("@pull")) {
       this.dir.mkdirp("sync/cursors");
       this.dir.writeAtomic("sync/cursors/@pull", encodeUtf8(String(doc.next - 1)));
     }
-    return checked.length;
+    return checked.length + records;
   }
 
   // ---- cloud ------------------------------------------------------------------------
@@ -262,7 +278,7 @@ export class Sync {
     for (const t of topics) {
       // The cloud keeps each edge's records in `<topic>--<edge>` as {o: edge offset, t, b}: the
       // last one stored says where this edge is, in the same write as the records themselves.
-      const last = this.lastPushedOffset(t.target);
+      const last = this.lastEnvelopeOffset(t.target);
       const fresh = t.records.filter(([o]) => o > last);
       duplicates += t.records.length - fresh.length;
       if (fresh.length) {
@@ -273,7 +289,7 @@ export class Sync {
     return { versions: versions.length, records, duplicates };
   }
 
-  private lastPushedOffset(topic: string): number {
+  private lastEnvelopeOffset(topic: string): number {
     const next = this.logs.nextOffset(topic);
     if (next === 0) return -1;
     const last = this.logs.read(topic, next - 1, 1)[0];
@@ -284,10 +300,17 @@ export class Sync {
     }
   }
 
-  /** Key versions after `cursor` for prefixes edges pull, collapsed to current versions. */
-  pull(cursor: number, max: number): Uint8Array {
+  /** Key versions after `cursor` (collapsed to current versions) and records of the topics edges pull. */
+  pull(cursor: number, topicCursors: { topic: string; next: number }[], max: number): Uint8Array {
     if (!this.cfg.enabled || this.cfg.role !== "cloud") throw new SyncError("this node is not a sync cloud");
-    const entries = this.system.read("outbox", cursor, Math.max(1, Math.min(max || 500, 5000)));
+    const limit = Math.max(1, Math.min(max || 500, 5000));
+    const topics: TopicItem[] = [];
+    for (const tc of topicCursors) {
+      if (!this.cfg.topics.includes(tc.topic)) continue; // only topics the cloud sends
+      const records = this.logs.read(tc.topic, tc.next, Math.min(limit, 1000));
+      if (records.length) topics.push({ t: tc.topic, r: records.map((r) => [r.offset, r.timestampMs, toBase64(r.payload)]) });
+    }
+    const entries = this.cfg.prefixes.length ? this.system.read("outbox", cursor, limit) : [];
     const kv: KvItem[] = [];
     for (const key of [...new Set(entries.map((e) => (JSON.parse(decodeUtf8(e.payload)) as { k: string }).k))]) {
       const rec = this.kv.record(key);
@@ -295,7 +318,7 @@ export class Sync {
       for (const p of rec.parts) kv.push({ k: key, v: p.version, o: p.origin, b: p.value ? toBase64(p.value) : null, r: rec.replaced });
     }
     const next = entries.length ? entries[entries.length - 1].offset + 1 : cursor;
-    return encodeBody({ v: 1, kv, next }, this.cfg.compress).body;
+    return encodeBody({ v: 1, kv, next, topics }, this.cfg.compress).body;
   }
 }
 
