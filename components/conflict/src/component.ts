@@ -1,20 +1,14 @@
 // Wiring only: keel:conflict/resolver → policy.ts and strategies.ts; `custom` calls the plugged
 // keel:conflict/merge (a user's plug-in, or merge-default which declines).
 import { merge } from "keel:conflict/merge@0.1.0";
-import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import { nodeConfig } from "../../storage/src/node-config.ts";
 import { conflictSettings, strategyFor, type ConflictSettings } from "./policy.ts";
 import { resolve, type Version } from "./strategies.ts";
 
 let settings: ConflictSettings | undefined;
 function current(): ConflictSettings {
   if (!settings) {
-    let config: unknown = {};
-    try {
-      config = JSON.parse(new Map(getEnvironment()).get("KEEL_NODE_CONFIG") ?? "{}");
-    } catch {
-      // the host validates the config file
-    }
-    settings = conflictSettings(config);
+    settings = conflictSettings(nodeConfig().config);
   }
   return settings;
 }

@@ -1,18 +1,12 @@
 // Wiring only: keel:rate-limit/limiter → limits.ts, state in the /data preopen.
-import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import { nodeConfig } from "../../storage/src/node-config.ts";
 import { WasiDir } from "../../storage/src/wasi-dir.ts";
 import { Limiter, limitSettings, type Identity } from "./limits.ts";
 
 let limiter: Limiter | undefined;
 function current(): Limiter {
   if (!limiter) {
-    let config: unknown = {};
-    try {
-      config = JSON.parse(new Map(getEnvironment()).get("KEEL_NODE_CONFIG") ?? "{}");
-    } catch {
-      // the host validates the config file
-    }
-    limiter = new Limiter(WasiDir.open(), limitSettings(config));
+    limiter = new Limiter(WasiDir.open(), limitSettings(nodeConfig().config));
   }
   return limiter;
 }

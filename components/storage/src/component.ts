@@ -1,6 +1,6 @@
 // Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit); conflicts go to
 // the imported keel:conflict/resolver.
-import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import { nodeConfig } from "./node-config.ts";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
 import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
@@ -16,13 +16,7 @@ import type { Part } from "./record.ts";
 let store: Store | undefined;
 function open(): Store {
   if (!store) {
-    const env = new Map(getEnvironment());
-    let config: unknown = {};
-    try {
-      config = JSON.parse(env.get("KEEL_NODE_CONFIG") ?? "{}");
-    } catch {
-      // the host validates the config file; a damaged variable means defaults
-    }
+    const { config } = nodeConfig();
     const settings = settingsFrom(config);
     const conflict = conflictSettings(config);
     store = new Store(WasiDir.open(), settings, () => Date.now(), (line) => {

@@ -36,32 +36,7 @@ export class WasiDir implements Dir {
   }
 
   read(path: string): Uint8Array | null {
-    let fd: Descriptor;
-    try {
-      fd = this.root.openAt(NOFOLLOW, path, {}, { read: true });
-    } catch (e) {
-      if (code(e) === "no-entry") return null;
-      throw storageError("io", `open ${path}: ${code(e)}`);
-    }
-    try {
-      const chunks: Uint8Array[] = [];
-      let offset = 0;
-      for (;;) {
-        const [bytes, eof] = fd.read(1 << 20, offset) as [Uint8Array, boolean];
-        if (bytes.length) chunks.push(bytes);
-        offset += bytes.length;
-        if (eof || bytes.length === 0) break;
-      }
-      if (chunks.length === 1) return chunks[0];
-      const out = new Uint8Array(offset);
-      let o = 0;
-      for (const c of chunks) { out.set(c, o); o += c.length; }
-      return out;
-    } catch (e) {
-      throw storageError("io", `read ${path}: ${code(e)}`);
-    } finally {
-      dispose(fd);
-    }
+    return this.readAt(path, 0, Number.MAX_SAFE_INTEGER);
   }
 
   writeAtomic(path: string, data: Uint8Array, durable = true): void {
@@ -155,7 +130,7 @@ export class WasiDir implements Dir {
       const chunks: Uint8Array[] = [];
       let got = 0;
       while (got < length) {
-        const [bytes, eof] = fd.read(length - got, position + got) as [Uint8Array, boolean];
+        const [bytes, eof] = fd.read(Math.min(length - got, 1 << 20), position + got) as [Uint8Array, boolean];
         if (bytes.length) chunks.push(bytes);
         got += bytes.length;
         if (eof || bytes.length === 0) break;

@@ -1,6 +1,6 @@
 // Wiring only: keel:sync exports → outbox.ts; storage writes go through the keel:storage imports
 // (so conflicts are resolved and the outbox is kept), reads of logs and cursors use /data.
-import { getEnvironment } from "wasi:cli/environment@0.2.12";
+import { nodeConfig } from "../../storage/src/node-config.ts";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
 import { WasiDir } from "../../storage/src/wasi-dir.ts";
@@ -9,13 +9,7 @@ import { Sync, SyncError, syncConfig } from "./outbox.ts";
 let sync: Sync | undefined;
 function current(): Sync {
   if (!sync) {
-    const env = new Map(getEnvironment());
-    let config: unknown = {};
-    try {
-      config = JSON.parse(env.get("KEEL_NODE_CONFIG") ?? "{}");
-    } catch {
-      // the host validates the config file
-    }
+    const { config, env } = nodeConfig();
     sync = new Sync(WasiDir.open(), syncConfig(config, env), {
       apply: (key, remote) => kv.apply(key, remote),
       append: (topic, payloads) => {
