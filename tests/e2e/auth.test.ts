@@ -46,7 +46,7 @@ describe.each<HostKind>(["wasmtime", "node"])("auth on the %s host (default edge
 
   it("a sync credential reaches node-to-node routes but not operator routes", async () => {
     const t = { authorization: `Bearer ${tokenOf(node, ["sync", "mesh"])}` };
-    // Past auth: this edge is no cloud, so the sync component refuses the push itself.
+    // Past the scope check, pushing also needs a node claim, which this token lacks.
     const push = await fetch(`${node.url}/_keel/sync/push`, { method: "POST", headers: t, body: "{}" });
     expect(push.status).toBe(403); // the token carries no node claim
     expect((await fetch(`${node.url}/_keel/sync/status`, { headers: t })).status).toBe(403);
