@@ -24,6 +24,18 @@ export const DEFAULT_CONFIG = path.join(ROOT, "deployment", "edge.toml");
 export const DEFAULT_INSTANCE_REUSE = 1000;
 
 /**
+ * wasmtime serve's pooling allocator caps live core instances at 1,000 by default; one Keel
+ * instance is ~80 core instances (9 components), so ~12 requests in flight at once — e.g. PUTs
+ * queued on a key's lock — made the rest fail with "maximum concurrent limit of 1000 for core
+ * instances reached" (measured: 7,725 of 8,459 PUTs at 50 connections). Raising the pool means
+ * reserving address space per slot (4+ GiB each), more than a 39-bit ARM board has, so Keel
+ * turns pooling off: allocation on demand has no such cap. Cost measured at 64 connections,
+ * GET: ~3,700 → ~2,000 req/s; at 16 connections ~2,700 → ~2,300. `[wasmtime] pooling = true`
+ * turns it back on for hosts with few concurrent requests.
+ */
+const POOLING_OFF = ["-O", "pooling-allocator=n"];
+
+/**
  * The `wasmtime serve` command for a node: the one place both `pnpm serve` and the tests get
  * it. Component environment variables are passed as `--env NAME` (inherited from `env`), so
  * secrets never appear on a command line.
@@ -43,6 +55,7 @@ export function serveCommand(opts: { addr: string; dataDir: string; precompiled:
     "--addr", opts.addr,
     ...Object.keys(env).flatMap((k) => ["--env", k]),
     ...(reuse > 1 ? ["--max-instance-reuse-count", String(reuse)] : []),
+    ...((config.raw.wasmtime as { pooling?: unknown } | undefined)?.pooling === true ? [] : POOLING_OFF),
     ...(opts.precompiled ? ["--allow-precompiled"] : []),
     ...(opts.extra ?? []),
     artifact,

@@ -100,3 +100,21 @@ describe.each(variants)("concurrent load: %s", (_label, kind, reuse) => {
     expect(reads).toBeGreaterThan(0);
   });
 });
+
+// Regression: wasmtime's pooling allocator capped live core instances at 1,000 (~12 Keel
+// requests in flight); 50 PUTs waiting on one key's lock failed with 500s until pooling was off.
+describe("many writers of one key at once under pnpm serve's wasmtime flags", () => {
+  let node: RunningNode;
+  beforeAll(async () => {
+    node = await startNode("wasmtime", { env: { KEEL_CONFIG: CONFIG } });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it("60 concurrent PUTs to one key all succeed", async () => {
+    const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${node.url}/v1/kv/busy`, { method: "PUT", body: `w${i}` }).then((r) => r.status)));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(node.output()).not.toMatch(/concurrent limit/);
+  });
+});
