@@ -281,7 +281,7 @@ async function benchAuth(): Promise<void> {
 /**
  * `pnpm bench sync`: records/s synced edge → cloud (both wasmtime serve on loopback) and bytes
  * on the wire per record, with and without compression and delta, in the same run. The edge
- * holds 4,000 topic records of 100 bytes and 500 keys written 4 times each.
+ * holds 2,000 topic records of ~90 bytes and 200 keys written 4 times each.
  */
 async function benchSync(): Promise<void> {
   const { mintToken } = await import("../host/src/token.ts");
@@ -302,15 +302,19 @@ async function benchSync(): Promise<void> {
     });
     try {
       await fetch(`${edge.url}/_keel/sync/pause`, { method: "POST", headers: admin });
-      for (let i = 0; i < 4000; i += 500) {
+      const step = (m: string) => info(`  ${m}`);
+      for (let i = 0; i < 2000; i += 500) {
         await fetch(`${edge.url}/v1/topics/events/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ records: Array.from({ length: 500 }, (_, j) => `{"sensor":${(i + j) % 17},"reading":${i + j},"pad":"${"x".repeat(60)}"}`) }) });
       }
-      for (let round = 0; round < 4; round++) for (let k = 0; k < 500; k += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => fetch(`${edge.url}/v1/kv/k%2F${k + j}`, { method: "PUT", body: `{"round":${round},"key":${k + j},"pad":"${"y".repeat(60)}"}` })));
+      step("records written");
+      for (let round = 0; round < 4; round++) for (let k = 0; k < 200; k += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => fetch(`${edge.url}/v1/kv/k%2F${k + j}`, { method: "PUT", body: `{"round":${round},"key":${k + j},"pad":"${"y".repeat(60)}"}`, signal: AbortSignal.timeout(60_000) })));
+      step("keys written");
       await fetch(`${edge.url}/_keel/sync/resume`, { method: "POST", headers: admin });
       const t = performance.now();
       let sent = 0, records = 0, batches = 0;
       for (;;) {
-        const r = (await (await fetch(`${edge.url}/_keel/sync/now`, { method: "POST", headers: admin })).json()) as { pushed_records: number; bytes_sent: number; pushed_batches: number; error: string | null };
+        const r = (await (await fetch(`${edge.url}/_keel/sync/now`, { method: "POST", headers: admin, signal: AbortSignal.timeout(120_000) })).json()) as { pushed_records: number; bytes_sent: number; pushed_batches: number; error: string | null };
+        step(`sync run: ${r.pushed_batches} batches`);
         if (r.error) throw new Error(r.error);
         sent += r.bytes_sent; records += r.pushed_records; batches += r.pushed_batches;
         if (!r.pushed_batches) break;
@@ -323,7 +327,7 @@ async function benchSync(): Promise<void> {
     }
   }
   const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  console.log("\nedge → cloud, 4,000 records + 500 keys × 4 writes (records pushed counts each key version sent):");
+  console.log("\nedge → cloud, 2,000 records + 200 keys × 4 writes (records pushed counts each key version sent):");
   for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
 }
 

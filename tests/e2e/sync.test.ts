@@ -207,3 +207,28 @@ describe("node credentials", () => {
     }
   });
 });
+
+// Regression: the gateway wrote a request body before sending the request, and wasmtime buffers
+// one write until it is sent — batches over 4 KiB waited forever.
+describe("large batches", () => {
+  let cloud: RunningNode;
+  let edge: RunningNode;
+  beforeAll(async () => {
+    cloud = await startCloud();
+    edge = await startEdge("wasmtime", "edge-big", cloud.url, undefined, { batch_size: 500, compression: false });
+  });
+  afterAll(async () => {
+    await edge?.stop();
+    await cloud?.stop();
+  });
+
+  it("a 60 KB batch is pushed in one go", async () => {
+    const records = Array.from({ length: 300 }, (_, i) => `big-${i}-${"z".repeat(190)}`);
+    expect((await fetch(`${edge.url}/v1/topics/events/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ records }) })).status).toBe(200);
+    const r = await fetch(`${edge.url}/_keel/sync/now`, { method: "POST", headers: ADMIN, signal: AbortSignal.timeout(30_000) });
+    const body = (await r.json()) as { pushed_records: number; bytes_sent: number };
+    expect(r.status).toBe(200);
+    expect(body.bytes_sent).toBeGreaterThan(60_000);
+    expect(await cloudOffsets(cloud, "edge-big")).toEqual([...Array(300).keys()]);
+  });
+});

@@ -56,6 +56,8 @@ const services: Services = {
       const b = syncOutbox.nextBatch();
       return b ? { ...b, rawBytes: Number(b.rawBytes) } : null;
     },
+    tryBegin: (nowMs) => syncOutbox.tryBegin(BigInt(nowMs)),
+    end: () => syncOutbox.end(),
     ack: (id, nowMs) => syncOutbox.ack(id, BigInt(nowMs)),
     fail: (message, nowMs) => syncOutbox.fail(message, BigInt(nowMs)),
     pullQuery: () => syncOutbox.pullQuery(),
@@ -86,13 +88,13 @@ function request(method: "GET" | "POST", url: string, headers: [string, string][
   req.setAuthority(u.host);
   req.setPathWithQuery(u.pathname + u.search);
   const outBody = req.body();
-  if (body) {
-    const stream = outBody.write();
-    for (let i = 0; i < body.length; i += 4096) stream.blockingWriteAndFlush(body.subarray(i, i + 4096));
-    (stream as unknown as Disposable)[Symbol.dispose]?.();
-  }
-  OutgoingBody.finish(outBody, undefined);
+  const bodyStream = outBody.write();
+  // NOTE: send first, then stream the body: the host buffers only one write before the request
+  // is on its way, so writing a body over 4 KiB before sending would wait forever.
   const future = send(req, undefined);
+  if (body) for (let i = 0; i < body.length; i += 4096) bodyStream.blockingWriteAndFlush(body.subarray(i, i + 4096));
+  (bodyStream as unknown as Disposable)[Symbol.dispose]?.();
+  OutgoingBody.finish(outBody, undefined);
   const pollable = future.subscribe();
   pollable.block();
   const result = future.get();
@@ -199,7 +201,7 @@ export const incomingHandler = {
     // wasmtime serve has no timers: a sync that is due runs here, after the response that
     // noticed it has been sent (the client is not kept waiting).
     try {
-      if (syncOutbox.due(BigInt(Date.now()))) runSync(services.sync, services.io);
+      if (syncOutbox.due(BigInt(Date.now()))) runSync(services.sync, services.io, 4);
     } catch {
       // recorded in sync status by the run itself
     }

@@ -13,6 +13,8 @@ export interface Plan {
 
 export interface SyncApi {
   plan(): Plan | null | undefined;
+  tryBegin(nowMs: number): boolean;
+  end(): void;
   nextBatch(): { id: string; body: Uint8Array; records: number; rawBytes: number } | null | undefined;
   ack(id: string, nowMs: number): void;
   fail(message: string, nowMs: number): void;
@@ -33,6 +35,8 @@ export interface Io {
 }
 
 export interface RunSummary {
+  /** Another run was in progress; this one did nothing. */
+  running?: boolean;
   pushed_batches: number;
   pushed_records: number;
   bytes_sent: number;
@@ -43,13 +47,18 @@ export interface RunSummary {
 
 const MAX_BATCHES_PER_RUN = 1000;
 
-export function runSync(sync: SyncApi, io: Io): RunSummary {
+/**
+ * `maxBatches` bounds a run: a run after a response (wasmtime serve) does a few batches and
+ * leaves the rest to the next one, since the host may end the instance once the response is out.
+ */
+export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN): RunSummary {
   const summary: RunSummary = { pushed_batches: 0, pushed_records: 0, bytes_sent: 0, bytes_raw: 0, pulled_versions: 0, error: null };
   const plan = sync.plan();
   if (!plan) return { ...summary, error: "sync is not configured on this node (edge role, [sync] enabled, cloud_url)" };
   const auth: [string, string] = ["authorization", `Bearer ${plan.token}`];
+  if (!sync.tryBegin(io.nowMs())) return { ...summary, error: null, running: true } as RunSummary;
   try {
-    for (let n = 0; n < MAX_BATCHES_PER_RUN; n++) {
+    for (let n = 0; n < maxBatches; n++) {
       const batch = sync.nextBatch();
       if (!batch) break;
       const headers: [string, string][] = [auth, ["content-type", "application/json"]];
@@ -70,10 +79,19 @@ export function runSync(sync: SyncApi, io: Io): RunSummary {
       if (!applied) break;
     }
   } catch (e) {
-    summary.error = e instanceof Error ? e.message : String((e as { val?: string })?.val ?? e);
+    summary.error = describe(e);
     sync.fail(summary.error, io.nowMs());
+  } finally {
+    sync.end();
   }
   return summary;
+}
+
+/** A readable message from a JS error or a component error (`payload: {tag, val}`). */
+function describe(e: unknown): string {
+  const p = (e as { payload?: { tag?: string; val?: unknown } })?.payload;
+  if (p?.tag) return `${p.tag}${p.val !== undefined ? `: ${String(p.val)}` : ""}`;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Call until a 2xx answer, waiting base × 2^attempt (+ up to 100% jitter) between tries. */

@@ -60,11 +60,25 @@ export const outbox = {
       return "cursor=0";
     }
   },
+  tryBegin: (nowMs: number) => {
+    try {
+      return current().tryBegin(Number(nowMs));
+    } catch {
+      return false;
+    }
+  },
+  end: () => {
+    try {
+      current().end();
+    } catch {
+      // a marker left behind expires
+    }
+  },
   nextBatch: () => guard(() => current().nextBatch()),
   ack: (id: string, nowMs: number) => guard(() => current().ack(id, Number(nowMs))),
   fail: (message: string, nowMs: number) => guard(() => current().fail(message, Number(nowMs))),
   pause: () => guard(() => current().pause()),
-  resume: () => guard(() => current().resume()),
+  resume: () => guard(() => current().resume(Date.now())),
   applyPulled: (body: Uint8Array) => guard(() => current().applyPulled(body)),
 };
 

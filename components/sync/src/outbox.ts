@@ -35,6 +35,9 @@ export interface SyncConfig {
 
 export class SyncError extends Error {}
 
+/** A run marker not touched for this long belongs to a run that was cut off. */
+const RUN_STALE_MS = 30_000;
+
 /** Largest batch a node accepts, after decompression (a gzip bomb is refused before inflating). */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
@@ -146,8 +149,10 @@ export class Sync {
     this.dir.writeAtomic("sync/paused", new Uint8Array(0));
   }
 
-  resume(): void {
+  /** Resume; the next run is the operator's (`/now`) or the next interval's. */
+  resume(nowMs = Date.now()): void {
     this.dir.remove("sync/paused");
+    this.saveState({ ...this.state(), lastAttemptMs: nowMs });
   }
 
   lags(nowMs: number): { name: string; records: number; oldestSeconds: number }[] {
@@ -173,6 +178,27 @@ export class Sync {
     if (!this.cfg.enabled || this.cfg.role !== "edge" || !this.cfg.cloudUrl || this.paused()) return false;
     if (nowMs - this.state().lastAttemptMs < this.cfg.intervalMs) return false;
     return this.lags(nowMs).some((l) => l.records > 0) || this.cfg.pullPrefixes.length > 0 || this.cfg.pullTopics.length > 0;
+  }
+
+  /**
+   * One sync run per node at a time: concurrent runs (a cron's /now while a response-triggered
+   * run is going) would send the same batches twice. A run killed mid-way leaves the marker; it
+   * counts as released after five minutes.
+   */
+  tryBegin(nowMs: number): boolean {
+    this.dir.mkdirp("sync");
+    if (this.dir.createExclusive("sync/run.lock", new Uint8Array(0))) return true;
+    const st = this.dir.stat("sync/run.lock");
+    // A live run touches the marker after every batch (ack); silence means it was cut off.
+    if (st && nowMs - st.mtimeMs > RUN_STALE_MS) {
+      this.dir.remove("sync/run.lock");
+      return this.dir.createExclusive("sync/run.lock", new Uint8Array(0));
+    }
+    return false;
+  }
+
+  end(): void {
+    this.dir.remove("sync/run.lock");
   }
 
   // ---- edge: batches ------------------------------------------------------------------
@@ -225,6 +251,7 @@ export class Sync {
       if (offset > this.cursor(name)) this.dir.writeAtomic(`sync/cursors/${name}`, encodeUtf8(String(offset)));
     }
     this.saveState({ ...this.state(), lastSyncMs: nowMs, lastAttemptMs: nowMs, lastError: null });
+    if (this.dir.stat("sync/run.lock")) this.dir.writeAtomic("sync/run.lock", new Uint8Array(0), false); // heartbeat
   }
 
   fail(message: string, nowMs: number): void {
