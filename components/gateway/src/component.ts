@@ -201,7 +201,7 @@ export const incomingHandler = {
     // wasmtime serve has no timers: a sync that is due runs here, after the response that
     // noticed it has been sent (the client is not kept waiting).
     try {
-      if (syncOutbox.due(BigInt(Date.now()))) runSync(services.sync, services.io, 4);
+      if (syncOutbox.due(BigInt(Date.now()))) runSync(services.sync, services.io, 4, 0);
     } catch {
       // recorded in sync status by the run itself
     }

@@ -51,12 +51,18 @@ const MAX_BATCHES_PER_RUN = 1000;
  * `maxBatches` bounds a run: a run after a response (wasmtime serve) does a few batches and
  * leaves the rest to the next one, since the host may end the instance once the response is out.
  */
-export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN): RunSummary {
+export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN, waitMs = 30_000): RunSummary {
   const summary: RunSummary = { pushed_batches: 0, pushed_records: 0, bytes_sent: 0, bytes_raw: 0, pulled_versions: 0, error: null };
   const plan = sync.plan();
   if (!plan) return { ...summary, error: "sync is not configured on this node (edge role, [sync] enabled, cloud_url)" };
   const auth: [string, string] = ["authorization", `Bearer ${plan.token}`];
-  if (!sync.tryBegin(io.nowMs())) return { ...summary, error: null, running: true } as RunSummary;
+  // Another run holds the node (a run after a response, or a cron): an explicit run waits for
+  // it to finish rather than report success without syncing; a background run just skips.
+  const deadline = io.nowMs() + waitMs;
+  while (!sync.tryBegin(io.nowMs())) {
+    if (io.nowMs() >= deadline) return { ...summary, running: true };
+    io.sleep(50);
+  }
   try {
     for (let n = 0; n < maxBatches; n++) {
       const batch = sync.nextBatch();
