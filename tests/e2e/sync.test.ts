@@ -103,6 +103,8 @@ describe.each<HostKind>(["wasmtime", "node"])("sync from a %s edge to a wasmtime
     const status = (await (await fetch(`${edge.url}/_keel/sync/status`, { headers: ADMIN })).json()) as { last_error: string; lags: { name: string; records: number }[] };
     expect(status.last_error).toMatch(/unreachable|answered/);
     expect(status.lags.find((l) => l.name === "events")!.records).toBe(25);
+    const metrics = await (await fetch(`${edge.url}/_keel/metrics`, { headers: ADMIN })).text();
+    expect(metrics).toMatch(/^keel_sync_queue_records\{name="events"\} 25$/m);
     await edge.stop();
     edge = await startEdge(kind, id, cloud.url, edge.dataDir);
     await write(edge, 45, 60);

@@ -24,6 +24,7 @@ export interface Store {
   read(topic: string, from: number, max: number): LogRecord[];
   topics(): string[];
   usage(): Record<string, unknown>;
+  queue(): { name: string; records: number; oldestMs: number }[];
   verify(): string[];
   compact(): number;
 }
@@ -49,6 +50,7 @@ export const USAGE = [
   "  append <topic> <value>...      append records (UTF-8 text)",
   "  tail <topic> [from] [max]      print records: offset, timestamp ms, value",
   "  usage                          bytes and counts against the limits",
+  "  queue                          records waiting to sync, per topic (and @outbox for keys)",
   "  verify                         check every checksum; exit 1 if anything is corrupt",
   "  compact                        reclaim dead space (temp files, torn tails, retention)",
   "  export                         every key and record as JSON lines on stdout",
@@ -114,6 +116,12 @@ export function runCommand(args: string[], store: Store, text: Text, stdin: () =
           next = recs[recs.length - 1].offset + 1;
           left -= recs.length;
         }
+        return out;
+      }
+      case "queue": {
+        const q = store.queue();
+        if (!q.length) out.stdout.push("nothing is synced from this node");
+        for (const l of q) out.stdout.push(`${l.name}\t${l.records}\t${l.records ? new Date(l.oldestMs).toISOString() : "-"}`);
         return out;
       }
       case "usage": {

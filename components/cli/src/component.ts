@@ -51,6 +51,7 @@ const store: Store = {
   read: (topic, from, max) => log.read(topic, from, max),
   topics: () => log.topics(),
   usage: () => admin.usage(),
+  queue: () => admin.queue().map((q) => ({ name: q.name, records: Number(q.records), oldestMs: Number(q.oldestMs) })),
   verify: () => admin.verify(),
   compact: () => admin.compact(),
 };

@@ -16,6 +16,7 @@ function storeOn(root: string): Store {
     get: (k) => s.kv.get(k), put: (k, v, m) => s.put(k, v, m), delete: (k, m) => s.kv.delete(k, m),
     scan: (p, c, l) => s.kv.scan(p, c, l), append: (t, p) => s.append(t, p), read: (t, f, m) => s.log.read(t, f, m),
     topics: () => s.log.topics(), usage: () => ({ ...s.usage() }), verify: () => s.verify(), compact: () => s.compact(),
+    queue: () => s.queueDepth(),
   };
 }
 
@@ -63,6 +64,10 @@ describe("cli commands", () => {
     expect(r.code).toBe(1);
     expect(r.stderr[0]).toMatch(/nothing was imported/);
     expect(run(["get", "first"]).code).toBe(1);
+  });
+
+  it("queue says when nothing syncs from this node", () => {
+    expect(run(["queue"]).stdout).toEqual(["nothing is synced from this node"]);
   });
 
   it("verify passes on a healthy store; unknown commands and bad arity are usage errors", () => {

@@ -69,5 +69,6 @@ export const admin = {
   verify: () => open().verify(),
   compact: () => open().compact(),
   counters: () => open().counters.all(),
+  queue: () => open().queueDepth().map((q) => ({ name: q.name, records: q.records, oldestMs: q.oldestMs })),
   conflicts: (from: number, max: number) => open().conflictLog.read("conflicts", Number(from), max),
 };
