@@ -149,10 +149,10 @@ function route(req: Routed, svc: Services): Response {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const denied = guard(req, svc, "admin");
     if (denied) return denied;
-    const from = query.get("from") === undefined ? 0 : Number(query.get("from"));
-    const max = query.get("max") === undefined ? 100 : Number(query.get("max"));
-    if (!Number.isSafeInteger(from) || from < 0) return errorResponse(400, "bad_offset", "from must be a whole number ≥ 0");
-    if (!Number.isInteger(max) || max < 1 || max > 1000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 1000");
+    const from = offsetParam(query, "from", 0);
+    const max = limitParam(query, "max", 100, 1000);
+    if (typeof from !== "number") return from;
+    if (typeof max !== "number") return max;
     const records = svc.admin.conflicts(from, max);
     return jsonResponse(200, {
       conflicts: records.map((r) => ({ offset: r.offset, ...JSON.parse(decodeText(r.payload)) })),
@@ -182,8 +182,8 @@ function route(req: Routed, svc: Services): Response {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const denied = guard(req, svc, "read");
     if (denied) return denied;
-    const limit = query.get("limit") === undefined ? 100 : Number(query.get("limit"));
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return errorResponse(400, "bad_limit", "limit must be an integer from 1 to 1000");
+    const limit = limitParam(query, "limit", 100, 1000);
+    if (typeof limit !== "number") return limit;
     const page = svc.kv.scan(query.get("prefix") ?? "", query.get("cursor"), limit);
     return jsonResponse(200, {
       entries: page.entries.map((e) => ({ key: e.key, version: e.version, value_base64: toBase64(e.value) })),
@@ -301,15 +301,15 @@ function syncRoute(req: Routed, svc: Services, action: string, query: Map<string
       if (bad) return bad;
       const node = req.principal?.node;
       if (!node) return errorResponse(403, "forbidden", "pulling needs a node credential (a token with a node claim)");
-      const cursor = Number(query.get("cursor") ?? "0");
-      const max = Number(query.get("max") ?? "500");
-      if (!Number.isSafeInteger(cursor) || cursor < 0) return errorResponse(400, "bad_offset", "cursor must be a whole number ≥ 0");
-      if (!Number.isInteger(max) || max < 1 || max > 5000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 5000");
+      const cursor = offsetParam(query, "cursor", 0);
+      const max = limitParam(query, "max", 500, 5000);
+      if (typeof cursor !== "number") return cursor;
+      if (typeof max !== "number") return max;
       const topics: { topic: string; next: number }[] = [];
-      for (const [k, v] of query) {
+      for (const k of query.keys()) {
         if (!k.startsWith("t.")) continue;
-        const next = Number(v);
-        if (!Number.isSafeInteger(next) || next < 0) return errorResponse(400, "bad_offset", `${k} must be a whole number ≥ 0`);
+        const next = offsetParam(query, k, 0);
+        if (typeof next !== "number") return next;
         topics.push({ topic: k.slice(2), next });
       }
       return { status: 200, headers: [["content-type", "application/json"]], body: svc.sync.pull(node, cursor, topics, max) };
@@ -378,10 +378,10 @@ function topicRoute(req: Routed, svc: Services, topic: string, query: Map<string
   if (req.method === "GET") {
     const denied = guard(req, svc, "read");
     if (denied) return denied;
-    const from = query.get("from") === undefined ? 0 : Number(query.get("from"));
-    const max = query.get("max") === undefined ? 100 : Number(query.get("max"));
-    if (!Number.isSafeInteger(from) || from < 0) return errorResponse(400, "bad_offset", "from must be a whole number ≥ 0");
-    if (!Number.isInteger(max) || max < 1 || max > 1000) return errorResponse(400, "bad_limit", "max must be an integer from 1 to 1000");
+    const from = offsetParam(query, "from", 0);
+    const max = limitParam(query, "max", 100, 1000);
+    if (typeof from !== "number") return from;
+    if (typeof max !== "number") return max;
     const records = svc.log.read(topic, from, max);
     return jsonResponse(200, {
       topic,
@@ -501,6 +501,18 @@ function quoteParam(s: string): string {
   return s.replace(/[^\x20-\x7e]|["\\]/g, "").slice(0, 200);
 }
 
+/** An offset query parameter (whole number ≥ 0, `dflt` when absent), or the 400 that says why not. */
+function offsetParam(query: Map<string, string>, name: string, dflt: number): number | Response {
+  const v = query.get(name) === undefined ? dflt : Number(query.get(name));
+  return Number.isSafeInteger(v) && v >= 0 ? v : errorResponse(400, "bad_offset", `${name} must be a whole number ≥ 0`);
+}
+
+/** A count query parameter (integer 1..max, `dflt` when absent), or the 400 that says why not. */
+function limitParam(query: Map<string, string>, name: string, dflt: number, max: number): number | Response {
+  const v = query.get(name) === undefined ? dflt : Number(query.get(name));
+  return Number.isInteger(v) && v >= 1 && v <= max ? v : errorResponse(400, "bad_limit", `${name} must be an integer from 1 to ${max}`);
+}
+
 function methodNotAllowed(allow: string): Response {
   return errorResponse(405, "method_not_allowed", `allowed methods: ${allow}`, [["allow", allow]]);
 }
@@ -529,4 +541,3 @@ function parseQuery(qs: string): Map<string, string> | null {
   return out;
 }
 
-export { decodeText };

@@ -34,8 +34,6 @@ export interface Dir {
   writeAt(path: string, position: number, data: Uint8Array): void;
   /** Cut a file to `size` bytes and fsync it. */
   truncate(path: string, size: number): void;
-  /** Remove an empty directory; false when it did not exist. */
-  removeDir(path: string): boolean;
   /** Set a file's access time to now (for lru eviction). */
   touch(path: string): void;
   /** Sleep (used to back off while another instance holds a lock). */

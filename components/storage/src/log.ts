@@ -101,6 +101,17 @@ function frameAt(buf: Uint8Array, pos: number, check = true): Frame | null {
   return { base: v.getFloat64(12, true), timestampMs: v.getFloat64(20, true), count: v.getUint32(28, true), start: pos, end: pos + len, bytes: buf };
 }
 
+/** Where the whole frames at the start of a segment end, and the offset after them. */
+function validPrefix(buf: Uint8Array, base: number, check: boolean): { end: number; next: number } {
+  let end = 0;
+  let next = base;
+  for (let f = frameAt(buf, 0, check); f; f = frameAt(buf, end, check)) {
+    next = f.base + f.count;
+    end = f.end;
+  }
+  return { end, next };
+}
+
 function* recordsOf(f: Frame): Generator<LogRecord> {
   const v = new DataView(f.bytes.buffer, f.bytes.byteOffset);
   let o = f.start + HEADER;
@@ -246,21 +257,9 @@ export class TopicLog {
     const path = `${tdir}/${seg.name}`;
     const size = this.dir.stat(path)?.size ?? 0;
     if (size === 0) return seg.base;
-    const hint = this.dir.read(`${tdir}/tail`);
-    if (hint) {
-      const [name, hsize, hnext] = decodeUtf8(hint).split(" ");
-      if (name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext))) return Number(hnext);
-    }
-    const buf = this.dir.read(path) ?? new Uint8Array(0);
-    let next = seg.base;
-    for (let pos = 0; ; ) {
-      const f = frameAt(buf, pos, false);
-      if (!f) break;
-      next = f.base + f.count;
-      pos = f.end;
-    }
-    return next;
+    return this.hinted(tdir, seg, size) ?? validPrefix(this.dir.read(path) ?? new Uint8Array(0), seg.base, false).next;
   }
+
 
   /** Cut a torn tail off the newest segment (after a crash); returns bytes removed. */
   repairTail(topic: string): number {
@@ -334,16 +333,21 @@ export class TopicLog {
     this.dir.writeAtomic(`${tdir}/tail`, encodeUtf8(`${seg.name} ${size} ${next}`), false);
   }
 
+  /** The next offset the tail hint gives, when it describes `seg` at exactly `size` bytes. */
+  private hinted(tdir: string, seg: Segment, size: number): number | null {
+    const hint = this.dir.read(`${tdir}/tail`);
+    if (!hint) return null;
+    const [name, hsize, hnext] = decodeUtf8(hint).split(" ");
+    return name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext)) ? Number(hnext) : null;
+  }
+
   /** Next offset and valid size of the current segment, cutting off a torn tail. */
   private tail(tdir: string, seg: Segment): { next: number; size: number } {
     const path = `${tdir}/${seg.name}`;
     const size = this.dir.stat(path)?.size ?? 0;
     if (size === 0) return { next: seg.base, size: 0 };
-    const hint = this.dir.read(`${tdir}/tail`);
-    if (hint) {
-      const [name, hsize, hnext] = decodeUtf8(hint).split(" ");
-      if (name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext))) return { next: Number(hnext), size };
-    }
+    const hinted = this.hinted(tdir, seg, size);
+    if (hinted !== null) return { next: hinted, size };
     // Fast path: the trailer gives the last frame's length; read just that frame.
     const trailer = this.dir.readAt(path, size - 4, 4);
     if (trailer && trailer.length === 4) {
@@ -355,15 +359,7 @@ export class TopicLog {
       }
     }
     // Slow path, only after a crash mid-append: scan the segment, keep the valid prefix.
-    const buf = this.dir.read(path) ?? new Uint8Array(0);
-    let pos = 0;
-    let next = seg.base;
-    for (;;) {
-      const f = frameAt(buf, pos);
-      if (!f) break;
-      next = f.base + f.count;
-      pos = f.end;
-    }
+    const { end: pos, next } = validPrefix(this.dir.read(path) ?? new Uint8Array(0), seg.base, true);
     if (pos < size) this.dir.truncate(path, pos);
     this.writeHint(tdir, seg, pos, next);
     return { next, size: pos };

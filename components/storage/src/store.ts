@@ -9,6 +9,7 @@ import { withLock, STALE_MS } from "./lock.ts";
 import { Counters } from "./counters.ts";
 import type { StorageSettings } from "./settings.ts";
 import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
+import { queueLags, readCursor, type QueueLag } from "./sync-queue.ts";
 
 export interface Usage {
   usedBytes: number;
@@ -94,24 +95,15 @@ export class Store {
   }
 
   /** Records queued for sync, per topic and for the key outbox (`@outbox`). */
-  queueDepth(): { name: string; records: number; oldestMs: number }[] {
-    const out: { name: string; records: number; oldestMs: number }[] = [];
-    const depth = (log: TopicLog, topic: string, cursorName: string, name: string) => {
-      const next = log.nextOffset(topic);
-      const from = this.cursor(cursorName) + 1;
-      const records = Math.max(0, next - from);
-      const oldest = records ? log.read(topic, from, 1)[0]?.timestampMs ?? 0 : 0;
-      out.push({ name, records, oldestMs: oldest });
-    };
-    if (this.settings.syncedPrefixes.length) depth(this.outbox, "outbox", "@outbox", "@outbox");
-    for (const t of this.settings.syncedTopics) depth(this.log, t, t, t);
-    return out;
+  queueDepth(): QueueLag[] {
+    return queueLags(this.dir, this.log, this.outbox, this.settings.syncedTopics, this.settings.syncedPrefixes);
   }
+
 
   /** Refuse a synced write while the queue is at max_queue (the caller answers 503 + Retry-After). */
   private checkQueue(cursorName: string, log: TopicLog, topic: string): void {
     if (!this.settings.maxQueue) return;
-    const queued = log.nextOffset(topic) - (this.cursor(cursorName) + 1);
+    const queued = log.nextOffset(topic) - (readCursor(this.dir, cursorName) + 1);
     if (queued >= this.settings.maxQueue) {
       this.counters.add("keel_sync_backpressure_total", 1);
       throw { tag: "backpressure", val: 5 };
@@ -257,7 +249,7 @@ export class Store {
         if (i < 0 || i === segs.length - 1) continue;
         const last = segs[i + 1].base - 1;
         if (this.settings.syncedTopics.includes(topic)) {
-          const cursor = this.syncCursor(topic);
+          const cursor = readCursor(this.dir, topic);
           if (last > cursor) {
             const unsynced = last - Math.max(cursor, segs[i].base - 1);
             this.counters.add("keel_storage_evicted_unsynced_records_total", unsynced);
@@ -281,14 +273,4 @@ export class Store {
     return used;
   }
 
-  /** Highest offset of `topic` (or `@outbox`) the cloud has acknowledged; -1 when none. */
-  cursor(name: string): number {
-    const raw = this.dir.read(`sync/cursors/${name}`);
-    const n = raw ? Number(decodeUtf8(raw)) : -1;
-    return Number.isFinite(n) ? n : -1;
-  }
-
-  private syncCursor(topic: string): number {
-    return this.cursor(topic);
-  }
 }

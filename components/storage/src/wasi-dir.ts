@@ -182,15 +182,6 @@ export class WasiDir implements Dir {
     }
   }
 
-  removeDir(path: string): boolean {
-    try {
-      this.root.removeDirectoryAt(path);
-      return true;
-    } catch (e) {
-      if (code(e) === "no-entry") return false;
-      throw storageError("io", `rmdir ${path}: ${code(e)}`);
-    }
-  }
 
   touch(path: string): void {
     try {

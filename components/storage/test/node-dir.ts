@@ -112,15 +112,6 @@ export class NodeDir implements Dir {
     fs.truncateSync(this.p(rel), size);
   }
 
-  removeDir(rel: string): boolean {
-    try {
-      fs.rmdirSync(this.p(rel));
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw e;
-    }
-  }
 
   touch(rel: string): void {
     const now = new Date();

@@ -33,47 +33,27 @@ function guard<T>(f: () => T): T {
   }
 }
 
+function orElse<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
 export const outbox = {
   status: () => guard(() => current().status(Date.now())),
   plan: () => {
-    let c;
-    try {
-      c = current().cfg;
-    } catch {
-      return null;
-    }
-    if (!c.enabled || c.role !== "edge" || !c.cloudUrl) return null;
+    const c = orElse(() => current().cfg, null);
+    if (!c || !c.enabled || c.role !== "edge" || !c.cloudUrl) return null;
     return { cloudUrl: c.cloudUrl, token: c.token, batchSize: c.batchSize, bandwidthBytesPerSecond: c.bandwidth, maxAttempts: c.maxAttempts, compress: c.compress };
   },
-  // No error channel in `due`: a problem reading state means "not due" (status reports it).
-  due: (nowMs: number) => {
-    try {
-      return current().due(Number(nowMs));
-    } catch {
-      return false;
-    }
-  },
-  pullQuery: () => {
-    try {
-      return current().pullQuery();
-    } catch {
-      return "cursor=0";
-    }
-  },
-  tryBegin: (nowMs: number) => {
-    try {
-      return current().tryBegin(Number(nowMs));
-    } catch {
-      return false;
-    }
-  },
-  end: () => {
-    try {
-      current().end();
-    } catch {
-      // a marker left behind expires
-    }
-  },
+  // These have no error channel: a problem reading state means "not due", "cannot start",
+  // "pull from the start" (status reports the problem).
+  due: (nowMs: number) => orElse(() => current().due(Number(nowMs)), false),
+  pullQuery: () => orElse(() => current().pullQuery(), "cursor=0"),
+  tryBegin: (nowMs: number) => orElse(() => current().tryBegin(Number(nowMs)), false),
+  end: () => orElse(() => current().end(), undefined), // a marker left behind expires
   nextBatch: () => guard(() => current().nextBatch()),
   ack: (id: string, nowMs: number) => guard(() => current().ack(id, Number(nowMs))),
   fail: (message: string, nowMs: number) => guard(() => current().fail(message, Number(nowMs))),

@@ -11,6 +11,7 @@ import { TopicLog } from "../../storage/src/log.ts";
 import { DEFAULT_SETTINGS, outbound } from "../../storage/src/settings.ts";
 import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
 import { toBase64, fromBase64 } from "../../storage/src/base64.ts";
+import { queueLags, readCursor } from "../../storage/src/sync-queue.ts";
 
 export interface SyncConfig {
   enabled: boolean;
@@ -121,10 +122,9 @@ export class Sync {
 
   // ---- edge: state -------------------------------------------------------------------
   private cursor(name: string): number {
-    const raw = this.dir.read(`sync/cursors/${name}`);
-    const n = raw ? Number(decodeUtf8(raw)) : -1;
-    return Number.isFinite(n) ? n : -1;
+    return readCursor(this.dir, name);
   }
+
 
   private state(): { lastSyncMs: number; lastAttemptMs: number; lastError: string | null } {
     const raw = this.dir.read("sync/state");
@@ -156,17 +156,11 @@ export class Sync {
   }
 
   lags(nowMs: number): { name: string; records: number; oldestSeconds: number }[] {
-    const out: { name: string; records: number; oldestSeconds: number }[] = [];
-    const lag = (log: TopicLog, topic: string, name: string) => {
-      const from = this.cursor(name) + 1;
-      const records = Math.max(0, log.nextOffset(topic) - from);
-      const oldest = records ? log.read(topic, from, 1)[0]?.timestampMs ?? nowMs : nowMs;
-      out.push({ name, records, oldestSeconds: Math.max(0, Math.floor((nowMs - oldest) / 1000)) });
-    };
-    if (this.cfg.prefixes.length) lag(this.system, "outbox", "@outbox");
-    for (const t of this.cfg.topics) lag(this.logs, t, t);
-    return out;
+    return queueLags(this.dir, this.logs, this.system, this.cfg.topics, this.cfg.prefixes).map((l) => ({
+      name: l.name, records: l.records, oldestSeconds: l.oldestMs ? Math.max(0, Math.floor((nowMs - l.oldestMs) / 1000)) : 0,
+    }));
   }
+
 
   status(nowMs: number) {
     const s = this.state();
