@@ -129,6 +129,8 @@ describe.each<HostKind>(["wasmtime", "node"])("conflicts on the %s host", (kind)
     ["a bad version stamp", JSON.stringify({ versions: [{ key: "k", version: "yesterday", origin: "edge", value_base64: null }] })],
     ["a bad origin", JSON.stringify({ versions: [{ key: "k", version: "1.0.x", origin: "moon", value_base64: null }] })],
     ["bad base64", JSON.stringify({ versions: [{ key: "k", version: "1.0.x", origin: "edge", value_base64: "***" }] })],
+    ["a control character in a later key", JSON.stringify({ versions: [{ key: "k", version: "1.0.x", origin: "edge", value_base64: "eA==" }, { key: "bad\u0001key", version: "1.0.x", origin: "edge", value_base64: null }] })],
+    ["a bad node id in a later stamp", JSON.stringify({ versions: [{ key: "k", version: "1.0.x", origin: "edge", value_base64: "eA==" }, { key: "k2", version: "1.0.no spaces", origin: "edge", value_base64: null }] })],
   ])("rejects a batch with %s (400) and applies nothing", async (_n, body) => {
     const r = await fetch(`${node.url}/_keel/kv/apply`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tokenOf(node, ["sync"])}` }, body });
     expect(r.status).toBe(400);

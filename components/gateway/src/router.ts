@@ -4,6 +4,7 @@ import type { Request, Response } from "./http-types.ts";
 import { errorResponse, fromThrown, jsonResponse } from "./errors.ts";
 import { decodeText, encodeText, toBase64, fromBase64 } from "./text.ts";
 import { runSync, type Io, type SyncApi } from "./sync-runner.ts";
+import { checkKey } from "../../storage/src/keys.ts";
 
 export type { Request, Response } from "./http-types.ts";
 
@@ -326,6 +327,8 @@ function hlcOf(version: string): { wall_ms: number; counter: number; node: strin
 }
 
 const MAX_APPLY_VERSIONS = 1000;
+/** A version stamp as storage accepts it (see components/conflict/src/hlc.ts). */
+const STAMP = /^\d{1,16}\.\d{1,9}\.[A-Za-z0-9._-]{1,64}~?$/;
 
 /**
  * Versions written on other nodes (sync and mesh send these): JSON
@@ -348,7 +351,12 @@ function applyRoute(req: Routed, svc: Services): Response {
     const v = raw as Record<string, unknown>;
     const bad = (why: string) => errorResponse(400, "bad_batch", `versions[${i}]: ${why}`);
     if (typeof v?.key !== "string" || !v.key) return bad("key must be a non-empty string");
-    if (typeof v.version !== "string" || !hlcOf(v.version)) return bad("version must be <wall-ms>.<counter>.<node>");
+    try {
+      checkKey(v.key);
+    } catch (e) {
+      return bad((e as { val?: string }).val ?? "invalid key");
+    }
+    if (typeof v.version !== "string" || !STAMP.test(v.version)) return bad("version must be <wall-ms>.<counter>.<node>");
     if (v.origin !== "edge" && v.origin !== "cloud") return bad('origin must be "edge" or "cloud"');
     let value: Uint8Array | undefined;
     if (v.value_base64 !== null) {

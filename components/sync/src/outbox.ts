@@ -12,6 +12,8 @@ import { DEFAULT_SETTINGS, outbound } from "../../storage/src/settings.ts";
 import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
 import { toBase64, fromBase64 } from "../../storage/src/base64.ts";
 import { queueLags, readCursor } from "../../storage/src/sync-queue.ts";
+import { checkKey } from "../../storage/src/keys.ts";
+import { parseHlc } from "../../conflict/src/hlc.ts";
 
 export interface SyncConfig {
   enabled: boolean;
@@ -344,7 +346,12 @@ export class Sync {
 }
 
 function checkKvItem(x: KvItem): { key: string; remote: { version: string; origin: string; value: Uint8Array | null; replaces: string[] } } {
-  if (typeof x?.k !== "string" || typeof x.v !== "string" || (x.o !== "edge" && x.o !== "cloud")) throw new SyncError("bad key version in batch");
+  if (typeof x?.k !== "string" || typeof x.v !== "string" || !parseHlc(x.v) || (x.o !== "edge" && x.o !== "cloud")) throw new SyncError("bad key version in batch");
+  try {
+    checkKey(x.k);
+  } catch (e) {
+    throw new SyncError(`bad key in batch: ${(e as { val?: string }).val ?? "invalid"}`);
+  }
   let value: Uint8Array | null = null;
   if (x.b !== null) {
     const b = typeof x.b === "string" ? fromBase64(x.b) : null;
