@@ -106,7 +106,7 @@ function ensureCargoTool(spec) {
   const onPath = versionOf(spec.bin);
   if (atLeast(onPath, spec.min)) return;
   if (!versionOf("cargo")) fail(`${spec.bin} ${spec.version} is needed and cargo is not installed: install Rust (rustup) and run again`);
-  log(`building ${spec.crate} ${spec.version} with cargo (first time on this machine; ${spec.bin === "wasmtime" ? "about 15-25 minutes on 2 cores" : "about 2 minutes"})`);
+  log(`building ${spec.crate} ${spec.version} with cargo (first time on this machine; ${spec.bin === "wasmtime" ? "about 9 minutes on 2 cores" : "about 2 minutes"})`);
   const t = Date.now();
   const status = run("cargo", ["install", "--locked", "--root", TOOLS, `${spec.crate}@${spec.version}`, ...spec.args]);
   if (status !== 0) fail(`cargo install ${spec.crate}@${spec.version} failed`);
