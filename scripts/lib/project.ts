@@ -10,12 +10,14 @@ export const DIST = path.join(ROOT, "dist");
 export const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
 
 export interface ComponentSpec {
-  engine: "qjs" | "sm";
+  engine: "qjs" | "sm" | "wat";
   entry: string;
   wit: string;
   world: string;
   /** qjs only: use the size-optimised QuickJS runtime. */
   opt_size?: boolean;
+  /** qjs only: build against `wasx:`-aliased WASI, then re-bind to `wasi:` (scripts/lib/wasi-alias.ts). */
+  wasi_alias?: boolean;
   /** Built for tests only: no size budget, never composed by default. */
   test_fixture?: boolean;
 }
