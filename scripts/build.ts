@@ -11,6 +11,7 @@ import * as esbuild from "esbuild";
 import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
 import { step, info } from "./lib/progress.ts";
 import { loadConfig } from "../host/src/config.ts";
+import { aliasWit, restoreWasiNames } from "./lib/wasi-alias.ts";
 import { checkMergePlugin, pluginPath } from "../host/src/plugin.ts";
 
 const force = process.argv.includes("--force");
@@ -51,26 +52,47 @@ async function cached(key: string, inputs: string, outputs: string[], fn: () => 
   return true;
 }
 
-/** A WIT dir for one package: its own files plus every other keel package and WASI as deps. */
-function stageWit(pkg: string): string {
-  const dir = path.join(ROOT, "build", "wit", pkg);
+/**
+ * A WIT dir for one package: its own files plus every other keel package and WASI as deps.
+ * `aliasWasi` renames every `wasi:` package to `wasx:` (see wasi-alias.ts: how the gateway is
+ * built with QuickJS although componentize-qjs 0.4.5 cannot build a wasi:http world).
+ */
+function stageWit(pkg: string, aliasWasi = false): string {
+  const dir = path.join(ROOT, "build", aliasWasi ? "wit-wasx" : "wit", pkg);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, "deps"), { recursive: true });
   const witRoot = path.join(ROOT, "wit");
-  for (const f of fs.readdirSync(path.join(witRoot, pkg))) fs.copyFileSync(path.join(witRoot, pkg, f), path.join(dir, f));
+  const copy = (from: string, to: string) => {
+    if (fs.statSync(from).isDirectory()) {
+      fs.mkdirSync(to, { recursive: true });
+      for (const f of fs.readdirSync(from)) copy(path.join(from, f), path.join(to, f));
+    } else {
+      const text = fs.readFileSync(from, "utf8");
+      fs.writeFileSync(to, aliasWasi ? aliasWit(text) : text);
+    }
+  };
+  for (const f of fs.readdirSync(path.join(witRoot, pkg))) copy(path.join(witRoot, pkg, f), path.join(dir, f));
   for (const other of fs.readdirSync(witRoot)) {
     if (other === pkg) continue;
     if (other === "deps") {
-      for (const d of fs.readdirSync(path.join(witRoot, "deps"))) fs.cpSync(path.join(witRoot, "deps", d), path.join(dir, "deps", d), { recursive: true });
+      for (const d of fs.readdirSync(path.join(witRoot, "deps"))) copy(path.join(witRoot, "deps", d), path.join(dir, "deps", d));
     } else {
-      fs.cpSync(path.join(witRoot, other), path.join(dir, "deps", `keel-${other}`), { recursive: true });
+      copy(path.join(witRoot, other), path.join(dir, "deps", `keel-${other}`));
     }
   }
   return dir;
 }
 
 async function bundle(spec: ComponentSpec, out: string): Promise<void> {
+  // With wasi_alias, `import … from "wasi:…"` in the source is bundled as `wasx:…`.
+  const alias: esbuild.Plugin = {
+    name: "wasi-alias",
+    setup(b) {
+      b.onResolve({ filter: /^wasi:/ }, (a) => ({ path: a.path.replace(/^wasi:/, "wasx:"), external: true }));
+    },
+  };
   await esbuild.build({
+    plugins: spec.wasi_alias ? [alias] : [],
     entryPoints: [path.join(ROOT, spec.entry)],
     bundle: true,
     format: "esm",
@@ -88,7 +110,11 @@ async function componentize(name: string, spec: ComponentSpec, js: string, witDi
   if (spec.engine === "qjs") {
     const { componentize } = await import("componentize-qjs");
     const r = await componentize({ witPath: witDir, jsSource: fs.readFileSync(js, "utf8"), jsPath: js, world: spec.world, sync: true, optSize: spec.opt_size === true });
-    fs.writeFileSync(out, r.component);
+    if (!spec.wasi_alias) return fs.writeFileSync(out, r.component);
+    const raw = path.join(ROOT, "build", "raw", `${name}.wasm`);
+    fs.mkdirSync(path.dirname(raw), { recursive: true });
+    fs.writeFileSync(raw, r.component);
+    await restoreWasiNames(raw, out, (args) => run(tool("wac"), args), path.join(ROOT, "build"));
   } else if (spec.engine === "sm") {
     const { componentize } = await import("@bytecodealliance/componentize-js");
     const r = await componentize({ sourcePath: js, witPath: witDir, worldName: spec.world });
@@ -96,6 +122,14 @@ async function componentize(name: string, spec: ComponentSpec, js: string, witDi
   } else {
     throw new Error(`component ${name}: unknown engine ${spec.engine as string} (use qjs or sm)`);
   }
+}
+
+/** A component written in WebAssembly text: a core module made a component against `world`. */
+async function assembleWat(file: string, witDir: string, world: string, out: string): Promise<void> {
+  const { parse, componentEmbed, componentNew } = await import("@bytecodealliance/jco");
+  const core = await parse(fs.readFileSync(file, "utf8"));
+  const embedded = await componentEmbed({ binary: core, witPath: path.resolve(witDir), world });
+  fs.writeFileSync(out, await componentNew(embedded));
 }
 
 function run(cmd: string, args: string[]): void {
@@ -127,12 +161,17 @@ async function main(): Promise<void> {
     // Sources a component bundles: its own package and any sibling package it imports.
     const inputs = hashFiles([path.join(ROOT, "components"), path.dirname(path.dirname(path.join(ROOT, spec.entry))), path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
     changed = (await cached(`component:${name}`, inputs, [out], async () => {
-      await step(`[${i + 1}/${names.length}] ${name}: bundle + componentize (${spec.engine})`, async () => {
-        const witDir = stageWit(spec.wit);
-        const js = path.join(ROOT, "build", "js", `${name}.js`);
-        await bundle(spec, js);
-        await componentize(name, spec, js, witDir, out);
-        return `${(fs.statSync(out).size / 1e6).toFixed(2)} MB`;
+      await step(`[${i + 1}/${names.length}] ${name}: ${spec.engine === "wat" ? "assemble" : "bundle + componentize"} (${spec.engine})`, async () => {
+        const witDir = stageWit(spec.wit, spec.wasi_alias === true);
+        if (spec.engine === "wat") {
+          await assembleWat(path.join(ROOT, spec.entry), witDir, spec.world, out);
+        } else {
+          const js = path.join(ROOT, "build", "js", `${name}.js`);
+          await bundle(spec, js);
+          await componentize(name, spec, js, witDir, out);
+        }
+        const size = fs.statSync(out).size;
+        return size < 1e5 ? `${(size / 1e3).toFixed(1)} KB` : `${(size / 1e6).toFixed(2)} MB`;
       });
     })) || changed;
   }

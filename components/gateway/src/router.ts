@@ -2,7 +2,7 @@
 // in the composed component and under the Node host.
 import type { Request, Response } from "./http-types.ts";
 import { errorResponse, fromThrown, jsonResponse } from "./errors.ts";
-import { decodeText, encodeText, toBase64, fromBase64 } from "./text.ts";
+import { decodeText, decodeUtf8Strict, encodeText, toBase64, fromBase64 } from "./text.ts";
 import { runSync, type Io, type SyncApi } from "./sync-runner.ts";
 import { checkKey } from "../../storage/src/keys.ts";
 
@@ -46,6 +46,8 @@ export interface Services {
     usage(): Usage;
     counters(): { name: string; value: number }[];
     conflicts(from: number, max: number): { offset: number; timestampMs: number; payload: Uint8Array }[];
+    /** Count a rare event in a durable counter (e.g. CLIENT_ABORTS). */
+    recordEvent(name: string): void;
   };
   verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): { subject: string; node?: string | null } };
   limiter: {
@@ -54,16 +56,23 @@ export interface Services {
     };
     counters(): { name: string; value: number }[];
   };
-  sync: SyncApi & {
-    status(): unknown;
-    pause(): void;
-    resume(): void;
-    push(edge: string, body: Uint8Array): { versions: number; records: number; duplicates: number };
-    pull(edge: string, cursor: number, topics: { topic: string; next: number }[], max: number): Uint8Array;
-  };
-  io: Io;
+  /** Absent in builds without sync (edge-lite): its routes answer 501. */
+  sync?: SyncService;
+  /** The HTTP client and clock a sync run uses (absent with sync). */
+  io?: Io;
   nowMs(): number;
 }
+
+export type SyncService = SyncApi & {
+  status(): unknown;
+  pause(): void;
+  resume(): void;
+  push(edge: string, body: Uint8Array): { versions: number; records: number; duplicates: number };
+  pull(edge: string, cursor: number, topics: { topic: string; next: number }[], max: number): Uint8Array;
+};
+
+/** Durable counter of responses the client went away from before they were fully written. */
+export const CLIENT_ABORTS = "keel_http_client_aborts_total";
 
 export interface Usage {
   usedBytes: number;
@@ -203,7 +212,10 @@ function route(req: Routed, svc: Services): Response {
     return kvRoute(req, svc, key);
   }
 
-  if (path.startsWith("/_keel/sync/")) return syncRoute(req, svc, path.slice("/_keel/sync/".length), query);
+  if (path.startsWith("/_keel/sync/")) {
+    if (!svc.sync || !svc.io) return errorResponse(501, "not_implemented", "sync is not part of this build (edge-lite); run dist/composed.wasm for sync");
+    return syncRoute(req, svc as Services & { sync: SyncService; io: Io }, path.slice("/_keel/sync/".length), query);
+  }
 
   if (path.startsWith("/_keel/mesh/")) {
     // Closed before anything else: these routes are for nodes with credentials only.
@@ -216,7 +228,8 @@ function route(req: Routed, svc: Services): Response {
 }
 
 function kvRoute(req: Routed, svc: Services, key: string): Response {
-  const ifMatch = unquote(req.headers.get("if-match"));
+  const ifMatch = entityTag(req.headers.get("if-match"));
+  if (ifMatch === null) return errorResponse(400, "bad_precondition", 'If-Match must be an entity-tag ("<version>") or *');
   switch (req.method) {
     case "GET":
     case "HEAD": {
@@ -262,7 +275,7 @@ function kvRoute(req: Routed, svc: Services, key: string): Response {
  * /_keel/sync/*: operators (admin scope) see and steer sync on this node; other nodes (sync
  * scope, node credentials) push to and pull from a cloud node.
  */
-function syncRoute(req: Routed, svc: Services, action: string, query: Map<string, string>): Response {
+function syncRoute(req: Routed, svc: Services & { sync: SyncService; io: Io }, action: string, query: Map<string, string>): Response {
   const nodeRoute = action === "push" || action === "pull";
   const denied = guard(req, svc, nodeRoute ? "sync" : "admin");
   if (denied) return denied;
@@ -431,7 +444,7 @@ function parseBatch(req: Request): { records: Uint8Array[] } | { error: Response
 
 function textOrNull(b: Uint8Array): string | null {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(b);
+    return decodeUtf8Strict(b);
   } catch {
     return null;
   }
@@ -447,7 +460,7 @@ function metricsText(svc: Services): string {
   gauge("keel_storage_keys", "Live keys.", u.keys);
   gauge("keel_storage_topics", "Topics.", u.topics);
   for (const c of [...svc.admin.counters(), ...svc.limiter.counters()]) lines.push(`# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
-  const sync = svc.sync.status() as { enabled?: boolean; paused?: boolean; last_sync_ms?: number; lags?: { name: string; records: number; oldest_seconds: number }[] };
+  const sync = (svc.sync?.status() ?? {}) as { enabled?: boolean; paused?: boolean; last_sync_ms?: number; lags?: { name: string; records: number; oldest_seconds: number }[] };
   if (sync.enabled) {
     lines.push("# HELP keel_sync_queue_records Records waiting to sync.", "# TYPE keel_sync_queue_records gauge");
     for (const l of sync.lags ?? []) lines.push(`keel_sync_queue_records{name="${l.name}"} ${l.records}`);
@@ -523,6 +536,14 @@ function limitParam(query: Map<string, string>, name: string, dflt: number, max:
 
 function methodNotAllowed(allow: string): Response {
   return errorResponse(405, "method_not_allowed", `allowed methods: ${allow}`, [["allow", allow]]);
+}
+
+/** If-Match: `*` or one strong entity-tag `"<version>"` → its value; null when it is neither. */
+function entityTag(v: string | undefined): string | undefined | null {
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  if (t === "*") return t;
+  return /^"[\x21\x23-\x7e]+"$/.test(t) ? t.slice(1, -1) : null;
 }
 
 function unquote(v: string | undefined): string | undefined {

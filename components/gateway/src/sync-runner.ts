@@ -1,6 +1,7 @@
 // One sync run, as the gateway drives it: push batches to the cloud until the outbox is empty
 // (retrying each with exponential backoff and jitter, within a bandwidth cap), then pull what
 // the cloud has for this edge. Plain TypeScript over the sync component and an HTTP client.
+import { decodeText } from "./text.ts";
 
 export interface Plan {
   cloudUrl: string;
@@ -108,7 +109,7 @@ function withRetries(plan: Plan, io: Io, call: () => HttpResponse): HttpResponse
     try {
       const res = call();
       if (res.status >= 200 && res.status < 300) return res;
-      last = `cloud answered ${res.status}: ${new TextDecoder().decode(res.body.subarray(0, 200))}`;
+      last = `cloud answered ${res.status}: ${decodeText(res.body.subarray(0, 200))}`;
       // A refusal that retrying cannot fix.
       if (res.status === 400 || res.status === 401 || res.status === 403) break;
     } catch (e) {

@@ -71,4 +71,8 @@ export const admin = {
   counters: () => open().counters.all(),
   queue: () => open().queueDepth().map((q) => ({ name: q.name, records: q.records, oldestMs: q.oldestMs })),
   conflicts: (from: number, max: number) => open().conflictLog.read("conflicts", Number(from), max),
+  recordEvent: (name: string) => {
+    if (!/^keel_[a-z0-9_]{1,90}_total$/.test(name)) throw { tag: "other", val: `not an event counter name: ${name.slice(0, 100)}` };
+    open().counters.add(name, 1);
+  },
 };

@@ -1,0 +1,41 @@
+// The gateway's two exports over one router: wasi:http/incoming-handler (wasmtime serve) and
+// keel:gateway/http (the Node host, which serves HTTP itself).
+import type { IncomingRequest, ResponseOutparam } from "wasi:http/types@0.2.12";
+import { CLIENT_ABORTS, handle, MAX_BODY_BYTES, type Services } from "./router.ts";
+import { serve } from "./wasi-http-server.ts";
+
+/** keel:gateway/http's request, as the bindings hand it over. */
+interface PlainRequest {
+  method: string;
+  pathWithQuery: string;
+  headers: [string, string][];
+  body: { tag: "bytes"; val: Uint8Array } | { tag: "too-large" };
+}
+
+export function gatewayExports(svc: Services, afterResponse?: () => void) {
+  const countAbort = () => {
+    try {
+      svc.admin.recordEvent(CLIENT_ABORTS);
+    } catch {
+      // a counter is not worth failing over
+    }
+  };
+  return {
+    incomingHandler: {
+      handle(incoming: IncomingRequest, outparam: ResponseOutparam): void {
+        if (!serve(incoming, outparam, MAX_BODY_BYTES, (req) => handle(req, svc))) countAbort();
+        afterResponse?.();
+      },
+    },
+    http: {
+      handle(req: PlainRequest) {
+        const headers = new Map<string, string>();
+        for (const [k, v] of req.headers) headers.set(k, headers.has(k) ? `${headers.get(k)}, ${v}` : v);
+        const body = req.body.tag === "bytes" ? req.body.val : null;
+        return handle({ method: req.method, pathWithQuery: req.pathWithQuery, headers, body }, svc);
+      },
+      maxBodyBytes: () => MAX_BODY_BYTES,
+      clientAborted: countAbort,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// A blocking HTTP client on wasi:http/outgoing-handler, for sync runs (the gateway handles one
+// request at a time, so blocking is fine). No URL global under QuickJS: parseUrl does the split.
+import { Fields, OutgoingBody, OutgoingRequest } from "wasi:http/types@0.2.12";
+import { handle as send } from "wasi:http/outgoing-handler@0.2.12";
+import type { HttpResponse } from "./sync-runner.ts";
+import { concat } from "./wasi-http-server.ts";
+import { encodeText } from "./text.ts";
+
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** `http(s)://authority/path?query` → its parts; throws on anything else. */
+export function parseUrl(url: string): { https: boolean; authority: string; pathWithQuery: string } {
+  const m = /^(https?):\/\/([^/?#\s]+)([^#\s]*)$/i.exec(url);
+  if (!m) throw new Error(`not an http(s) URL: ${url.slice(0, 200)}`);
+  return { https: m[1].toLowerCase() === "https", authority: m[2], pathWithQuery: m[3] || "/" };
+}
+
+const dispose = (r: unknown) => (r as Partial<Disposable> | undefined)?.[Symbol.dispose]?.();
+
+export function request(method: "GET" | "POST", url: string, headers: [string, string][], body: Uint8Array | null): HttpResponse {
+  const u = parseUrl(url);
+  const req = new OutgoingRequest(Fields.fromList(headers.map(([k, v]) => [k, encodeText(v)] as [string, Uint8Array])));
+  req.setMethod({ tag: method === "GET" ? "get" : "post" });
+  req.setScheme({ tag: u.https ? "HTTPS" : "HTTP" });
+  req.setAuthority(u.authority);
+  req.setPathWithQuery(u.pathWithQuery);
+  const outBody = req.body();
+  const bodyStream = outBody.write();
+  // NOTE: send first, then stream the body: the host buffers only one write before the request
+  // is on its way, so writing a body over 4 KiB before sending would wait forever.
+  const future = send(req, undefined);
+  if (body) for (let i = 0; i < body.length; i += 4096) bodyStream.blockingWriteAndFlush(body.subarray(i, i + 4096));
+  dispose(bodyStream);
+  OutgoingBody.finish(outBody, undefined);
+  future.subscribe().block();
+  const result = future.get();
+  if (!result || result.tag !== "ok") throw new Error("the response was already taken");
+  if (result.val.tag !== "ok") throw new Error(`HTTP error: ${JSON.stringify(result.val.val)}`);
+  const response = result.val.val;
+  const status = response.status();
+  const incoming = response.consume();
+  const stream = incoming.stream();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      let chunk: Uint8Array;
+      try {
+        chunk = stream.blockingRead(65536);
+      } catch {
+        break; // closed (or broken off: what arrived is judged by the caller)
+      }
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total > MAX_RESPONSE_BYTES) throw new Error("response too large");
+    }
+  } finally {
+    dispose(stream);
+    dispose(incoming);
+  }
+  return { status, body: concat(chunks, total) };
+}
