@@ -6,7 +6,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { AuthSection, ResolvedKey } from "@keel/config";
+import { publicKeyAlgs, type AuthSection, type ResolvedKey } from "@keel/config";
 import { ConfigError } from "./config-error.ts";
 
 export interface ResolvedAuth {
@@ -47,9 +47,9 @@ export function resolveAuth(auth: AuthSection, opts: { configDir: string; dataDi
       } catch (e) {
         throw new ConfigError(`${where}: cannot read ${file} (${(e as Error).message})`);
       }
-      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey(pem), where) });
+      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey(pem), where, alg) });
     } else if (k.jwk !== undefined) {
-      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey({ key: k.jwk as crypto.JsonWebKey, format: "jwk" }), where) });
+      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey({ key: k.jwk as crypto.JsonWebKey, format: "jwk" }), where, alg) });
     }
   });
   if (auth.jwks_file !== undefined) {
@@ -62,14 +62,16 @@ export function resolveAuth(auth: AuthSection, opts: { configDir: string; dataDi
     }
     if (!Array.isArray(doc.keys)) throw new ConfigError(`auth.jwks_file: ${file} has no "keys" list`);
     doc.keys.forEach((j: Record<string, unknown>, i: number) => {
-      const jwk = publicJwk(() => crypto.createPublicKey({ key: j as crypto.JsonWebKey, format: "jwk" }), `${file} keys[${i}]`);
-      resolved.push({ kid: typeof j.kid === "string" ? j.kid : undefined, alg: typeof j.alg === "string" ? j.alg : undefined, jwk });
+      const alg = typeof j.alg === "string" ? j.alg : undefined;
+      const jwk = publicJwk(() => crypto.createPublicKey({ key: j as crypto.JsonWebKey, format: "jwk" }), `${file} keys[${i}]`, alg);
+      resolved.push({ kid: typeof j.kid === "string" ? j.kid : undefined, alg, jwk });
     });
   }
   return { auth: { ...auth, resolved_keys: resolved }, secrets, notes };
 }
 
-function publicJwk(make: () => crypto.KeyObject, where: string): ResolvedKey["jwk"] {
+/** A public key as a JWK, refused here when the auth component could not verify with it. */
+function publicJwk(make: () => crypto.KeyObject, where: string, alg: string | undefined): ResolvedKey["jwk"] {
   let key: crypto.KeyObject;
   try {
     key = make();
@@ -78,6 +80,9 @@ function publicJwk(make: () => crypto.KeyObject, where: string): ResolvedKey["jw
   }
   const jwk = key.export({ format: "jwk" });
   if (jwk.kty === "RSA" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new ConfigError(`${where}: RSA keys must be at least 2048 bits`);
+  const algs = publicKeyAlgs(jwk.kty, jwk.crv);
+  if (!algs.length) throw new ConfigError(`${where}: unsupported public key ${jwk.kty}${jwk.crv ? `/${jwk.crv}` : ""}; expected RSA, EC P-256 or P-384, or Ed25519`);
+  if (alg !== undefined && !algs.includes(alg as (typeof algs)[number])) throw new ConfigError(`${where}: alg ${alg} cannot be verified with this ${jwk.kty} key; expected one of ${algs.join(", ")}`);
   return jwk;
 }
 

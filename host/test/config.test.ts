@@ -1,5 +1,6 @@
 // deployment/edge.toml parsing: the shipped files load, and bad files get a message naming
 // the problem instead of a stack trace or a half-configured node.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -71,6 +72,26 @@ describe("KEEL_NODE_CONFIG", () => {
   it("a problem that needs the environment names the file", () => {
     const cfg = parseConfig('[[auth.keys]]\nsecret_env = "TEST_SECRET"\n', "t.toml");
     expect(() => componentEnv(cfg, tempDataDir("config-env"), {})).toThrow(/^t\.toml: auth\.keys\[0\]: environment variable TEST_SECRET is not set/);
+  });
+});
+
+describe("auth keys the auth component could not use refuse to start", () => {
+  const ec = (namedCurve: string) => crypto.generateKeyPairSync("ec", { namedCurve }).publicKey.export({ format: "jwk" });
+  const rsa = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
+  const load = (keys: Record<string, unknown>[]) => componentEnv(loadConfig(configVariant({ auth: { keys } })), tempDataDir("config-keys"), {});
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ["an unsupported curve", { kid: "p521", jwk: ec("P-521") }, /auth\.keys\[0\]: unsupported public key EC\/P-521/],
+    ["an alg that does not fit the key", { kid: "rsa", alg: "ES256", jwk: rsa }, /auth\.keys\[0\]: alg ES256 cannot be verified with this RSA key/],
+    ["an HMAC alg on a public key (schema)", { kid: "rsa", alg: "HS256", jwk: rsa }, /auth\.keys\[0\]: expected a public-key alg/],
+    ["an unset secret without a dev secret", { kid: "hs", secret_env: "NOT_SET_SECRET" }, /auth\.keys\[0\]: environment variable NOT_SET_SECRET is not set/],
+  ])("%s", (_name, key, message) => {
+    expect(() => load([key])).toThrow(message);
+  });
+
+  it("a usable public key is resolved to a JWK", () => {
+    const { env } = load([{ kid: "p256", jwk: ec("P-256") }]);
+    expect(JSON.parse(env.KEEL_NODE_CONFIG).auth.resolved_keys).toEqual([{ kid: "p256", jwk: expect.objectContaining({ kty: "EC", crv: "P-256" }) }]);
   });
 });
 

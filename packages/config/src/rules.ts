@@ -30,3 +30,16 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 export const MiB = 1024 * 1024;
+
+/**
+ * The algorithms a public key verifies, by key type and curve (the auth component's
+ * `algsForJwk` applies the same table at run time). Never HMAC: a public key accepted as an
+ * HMAC secret is the algorithm-confusion attack.
+ */
+export function publicKeyAlgs(kty: unknown, crv: unknown): readonly (typeof ALGORITHMS)[number][] {
+  if (kty === "RSA") return ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+  if (kty === "EC" && crv === "P-256") return ["ES256"];
+  if (kty === "EC" && crv === "P-384") return ["ES384"];
+  if (kty === "OKP" && crv === "Ed25519") return ["EdDSA"];
+  return [];
+}

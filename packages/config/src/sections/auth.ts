@@ -2,7 +2,7 @@
 // components/auth/src/policy.ts reads the rest. Secrets are referenced by environment-variable
 // name; PEM files, JWKs and the JWKS file become public JWKs in the host.
 import * as v from "valibot";
-import { int, list, oneOf, table, text } from "../fields.ts";
+import { int, list, oneOf, shown, table, text } from "../fields.ts";
 import { ALGORITHMS, ENV_NAME, NEVER_ANONYMOUS, ROUTE_CLASSES } from "../rules.ts";
 
 const HMAC = ["HS256", "HS384", "HS512"];
@@ -10,7 +10,7 @@ const HMAC = ["HS256", "HS384", "HS512"];
 /** A public JWK written inline: its members are the JWK's (RFC 7517), checked by the host's crypto. */
 const jwk = v.looseObject(
   { kty: oneOf(["RSA", "EC", "OKP"] as const) },
-  (i) => `expected an inline JWK table (kty, n/e or crv/x/y), got ${i.received}`,
+  (i) => `expected an inline JWK table (kty, n/e or crv/x/y), got ${shown(i.input)}`,
 );
 
 const key = v.pipe(
@@ -28,6 +28,8 @@ const key = v.pipe(
   v.check((k) => [k.secret_env, k.pem_file, k.jwk].filter((x) => x !== undefined).length === 1, "expected exactly one of secret_env, pem_file or jwk"),
   v.check((k) => k.dev_secret_file === undefined || k.secret_env !== undefined, "expected dev_secret_file only with secret_env"),
   v.check((k) => k.secret_env === undefined || HMAC.includes(k.alg ?? "HS256"), "expected alg HS256, HS384 or HS512 with secret_env (a secret verifies HMAC only)"),
+  // A public key taken as an HMAC secret is the algorithm-confusion attack.
+  v.check((k) => k.secret_env !== undefined || k.alg === undefined || !HMAC.includes(k.alg), "expected a public-key alg (RS*, PS*, ES*, EdDSA) with pem_file or jwk, never HS*"),
 );
 
 const scope = v.optional(text(64));
