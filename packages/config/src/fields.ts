@@ -4,7 +4,17 @@ import * as v from "valibot";
 
 type Entries = v.ObjectEntries;
 
-const got = (issue: v.BaseIssue<unknown>) => `got ${issue.received}`;
+/** What was found, as a person would write it in TOML (valibot calls a TOML table "null"). */
+export function shown(input: unknown): string {
+  if (typeof input === "string") return JSON.stringify(input.length > 60 ? `${input.slice(0, 60)}…` : input);
+  if (Array.isArray(input)) return "a list";
+  if (input instanceof Date) return "a date";
+  if (input === undefined) return "nothing";
+  if (typeof input === "object" && input !== null) return "a table";
+  return String(input);
+}
+
+const got = (issue: v.BaseIssue<unknown>) => `got ${shown(issue.input)}`;
 
 /**
  * A TOML table with exactly these keys: an unknown key is an error that lists the known ones.
@@ -66,5 +76,5 @@ export function list<S extends v.GenericSchema>(item: S, max = 1000) {
 
 /** A table whose keys are names (matching `rule`, described by `what`) and values `item`. */
 export function named<S extends v.GenericSchema>(rule: RegExp, what: string, item: S) {
-  return v.record(v.pipe(v.string(), v.regex(rule, (i) => `expected keys that are ${what}, ${got(i)}`)), item, (i) => `expected a table, ${got(i)}`);
+  return v.record(v.pipe(v.string(), v.regex(rule, (i) => `expected keys that are ${what}, got ${shown(i.input)}`)), item, (i) => `expected a table, ${got(i)}`);
 }

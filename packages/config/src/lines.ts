@@ -30,8 +30,10 @@ const id = (path: Segment[]) => path.join("\u0000");
 export function indexLines(text: string): Map<string, number> {
   const at = new Map<string, number>();
   const seen = new Map<string, number>();
+  // A path's first mention also places its parents: `[a.b.c]` is where `a` and `a.b` start
+  // when no earlier line named them.
   const note = (path: Segment[], line: number) => {
-    if (!at.has(id(path))) at.set(id(path), line);
+    for (let n = 1; n <= path.length; n++) if (!at.has(id(path.slice(0, n)))) at.set(id(path.slice(0, n)), line);
   };
   let table: Segment[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {

@@ -1,13 +1,13 @@
 // [node], [components.loading], [budgets], [wasmtime], [performance]: who this node is and how
 // the hosts run it.
 import * as v from "valibot";
-import { bool, int, list, named, oneOf, positive, table, text } from "../fields.ts";
+import { bool, int, list, named, oneOf, positive, shown, table, text } from "../fields.ts";
 import { ARTIFACT, COMPONENTS, MAX_SAFE, NODE_ID, ROLES } from "../rules.ts";
 
 export const node = table({
   id: v.optional(text(64, NODE_ID, "1-64 of A-Z a-z 0-9 . _ -"), "edge-local"),
   role: v.optional(oneOf(ROLES), "edge"),
-  location: v.optional(v.pipe(v.string((i) => `expected a string, got ${i.received}`), v.maxLength(200, "expected at most 200 characters")), ""),
+  location: v.optional(v.pipe(v.string((i) => `expected a string, got ${shown(i.input)}`), v.maxLength(200, "expected at most 200 characters")), ""),
 });
 
 const componentList = v.optional(list(oneOf(COMPONENTS), COMPONENTS.length), []);
