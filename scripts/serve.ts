@@ -45,8 +45,8 @@ export function serveCommand(opts: { addr: string; dataDir: string; precompiled:
   const config = loadConfig(opts.configFile ?? DEFAULT_CONFIG);
   const parent = opts.env ?? process.env;
   const { env, notes } = componentEnv(config, path.resolve(opts.dataDir), parent);
-  const fromConfig = (config.raw.wasmtime as { max_instance_reuse_count?: unknown } | undefined)?.max_instance_reuse_count;
-  const reuse = opts.reuse ?? (Number.isInteger(fromConfig) && (fromConfig as number) >= 1 ? (fromConfig as number) : DEFAULT_INSTANCE_REUSE);
+  // Validated (a whole number ≥ 1), DEFAULT_INSTANCE_REUSE when edge.toml leaves it out.
+  const reuse = opts.reuse ?? config.raw.wasmtime.max_instance_reuse_count;
   const artifact = opts.artifact ?? (opts.precompiled ? path.join(DIST, "composed.cwasm") : path.join(DIST, "composed.wasm"));
   const args = [
     "serve",
@@ -55,7 +55,7 @@ export function serveCommand(opts: { addr: string; dataDir: string; precompiled:
     "--addr", opts.addr,
     ...Object.keys(env).flatMap((k) => ["--env", k]),
     ...(reuse > 1 ? ["--max-instance-reuse-count", String(reuse)] : []),
-    ...((config.raw.wasmtime as { pooling?: unknown } | undefined)?.pooling === true ? [] : POOLING_OFF),
+    ...(config.raw.wasmtime.pooling ? [] : POOLING_OFF),
     ...(opts.precompiled ? ["--allow-precompiled"] : []),
     ...(opts.extra ?? []),
     artifact,

@@ -1,15 +1,17 @@
 // Turn [auth] keys from edge.toml into what the auth component verifies with: PEM files, JWKs
 // and JWKS files become public JWKs (parsed by Node's crypto, so the component never parses
 // ASN.1), and secrets stay environment-variable references. The secret values travel in the
-// component's environment, never in the config or on a command line.
+// component's environment, never in the config or on a command line. The [auth] table has been
+// validated (@keel/config): what is checked here needs the environment or the files.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { publicKeyAlgs, type AuthSection, type ResolvedKey } from "@keel/config";
 import { ConfigError } from "./config-error.ts";
 
 export interface ResolvedAuth {
   /** The [auth] table with `resolved_keys` added, for KEEL_NODE_CONFIG. */
-  auth: Record<string, unknown>;
+  auth: AuthSection & { resolved_keys: ResolvedKey[] };
   /** Secret environment variables the components need (name → value). */
   secrets: Record<string, string>;
   notes: string[];
@@ -17,23 +19,18 @@ export interface ResolvedAuth {
 
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 
-export function resolveAuth(raw: Record<string, unknown> | undefined, opts: { configDir: string; dataDir: string; env: NodeJS.ProcessEnv }): ResolvedAuth {
-  const auth = { ...(raw ?? {}) };
+export function resolveAuth(auth: AuthSection, opts: { configDir: string; dataDir: string; env: NodeJS.ProcessEnv }): ResolvedAuth {
   const secrets: Record<string, string> = {};
   const notes: string[] = [];
-  const resolved: Record<string, unknown>[] = [];
-  const keys = auth.keys ?? [];
-  if (!Array.isArray(keys)) throw new ConfigError("auth.keys must be a list of [[auth.keys]] tables");
-  keys.forEach((k: Record<string, unknown>, i: number) => {
+  const resolved: ResolvedKey[] = [];
+  auth.keys.forEach((k, i) => {
     const where = `auth.keys[${i}]`;
-    const kid = typeof k.kid === "string" ? k.kid : undefined;
-    const alg = typeof k.alg === "string" ? k.alg : undefined;
-    if (typeof k.secret_env === "string") {
-      if (!/^[A-Z_][A-Z0-9_]*$/.test(k.secret_env)) throw new ConfigError(`${where}.secret_env must be an environment variable name`);
+    const { kid, alg } = k;
+    if (k.secret_env !== undefined) {
+      // The schema allows only HMAC algorithms with a secret.
       const hs = alg ?? "HS256";
-      if (!MIN_SECRET_BYTES[hs]) throw new ConfigError(`${where}: a secret verifies HS256, HS384 or HS512, not ${hs}`);
       let value = opts.env[k.secret_env];
-      if (!value && typeof k.dev_secret_file === "string") {
+      if (!value && k.dev_secret_file !== undefined) {
         const file = path.resolve(opts.dataDir, k.dev_secret_file);
         value = devSecret(file);
         notes.push(`auth: ${k.secret_env} is not set; using the local dev secret in ${file} (mint a token: pnpm token)`);
@@ -42,7 +39,7 @@ export function resolveAuth(raw: Record<string, unknown> | undefined, opts: { co
       if (Buffer.byteLength(value) < MIN_SECRET_BYTES[hs]) throw new ConfigError(`${where}: ${k.secret_env} is shorter than ${MIN_SECRET_BYTES[hs]} bytes, too weak for ${hs}`);
       secrets[k.secret_env] = value;
       resolved.push({ kid, alg: hs, secret_env: k.secret_env });
-    } else if (typeof k.pem_file === "string") {
+    } else if (k.pem_file !== undefined) {
       const file = path.resolve(opts.configDir, k.pem_file);
       let pem: string;
       try {
@@ -50,14 +47,12 @@ export function resolveAuth(raw: Record<string, unknown> | undefined, opts: { co
       } catch (e) {
         throw new ConfigError(`${where}: cannot read ${file} (${(e as Error).message})`);
       }
-      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey(pem), where) });
-    } else if (k.jwk && typeof k.jwk === "object") {
-      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey({ key: k.jwk as crypto.JsonWebKey, format: "jwk" }), where) });
-    } else {
-      throw new ConfigError(`${where} needs secret_env, pem_file or jwk`);
+      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey(pem), where, alg) });
+    } else if (k.jwk !== undefined) {
+      resolved.push({ kid, alg, jwk: publicJwk(() => crypto.createPublicKey({ key: k.jwk as crypto.JsonWebKey, format: "jwk" }), where, alg) });
     }
   });
-  if (typeof auth.jwks_file === "string") {
+  if (auth.jwks_file !== undefined) {
     const file = path.resolve(opts.configDir, auth.jwks_file);
     let doc: { keys?: unknown };
     try {
@@ -67,15 +62,16 @@ export function resolveAuth(raw: Record<string, unknown> | undefined, opts: { co
     }
     if (!Array.isArray(doc.keys)) throw new ConfigError(`auth.jwks_file: ${file} has no "keys" list`);
     doc.keys.forEach((j: Record<string, unknown>, i: number) => {
-      const jwk = publicJwk(() => crypto.createPublicKey({ key: j as crypto.JsonWebKey, format: "jwk" }), `${file} keys[${i}]`);
-      resolved.push({ kid: typeof j.kid === "string" ? j.kid : undefined, alg: typeof j.alg === "string" ? j.alg : undefined, jwk });
+      const alg = typeof j.alg === "string" ? j.alg : undefined;
+      const jwk = publicJwk(() => crypto.createPublicKey({ key: j as crypto.JsonWebKey, format: "jwk" }), `${file} keys[${i}]`, alg);
+      resolved.push({ kid: typeof j.kid === "string" ? j.kid : undefined, alg, jwk });
     });
   }
-  auth.resolved_keys = resolved;
-  return { auth, secrets, notes };
+  return { auth: { ...auth, resolved_keys: resolved }, secrets, notes };
 }
 
-function publicJwk(make: () => crypto.KeyObject, where: string): crypto.JsonWebKey {
+/** A public key as a JWK, refused here when the auth component could not verify with it. */
+function publicJwk(make: () => crypto.KeyObject, where: string, alg: string | undefined): ResolvedKey["jwk"] {
   let key: crypto.KeyObject;
   try {
     key = make();
@@ -84,6 +80,9 @@ function publicJwk(make: () => crypto.KeyObject, where: string): crypto.JsonWebK
   }
   const jwk = key.export({ format: "jwk" });
   if (jwk.kty === "RSA" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new ConfigError(`${where}: RSA keys must be at least 2048 bits`);
+  const algs = publicKeyAlgs(jwk.kty, jwk.crv);
+  if (!algs.length) throw new ConfigError(`${where}: unsupported public key ${jwk.kty}${jwk.crv ? `/${jwk.crv}` : ""}; expected RSA, EC P-256 or P-384, or Ed25519`);
+  if (alg !== undefined && !algs.includes(alg as (typeof algs)[number])) throw new ConfigError(`${where}: alg ${alg} cannot be verified with this ${jwk.kty} key; expected one of ${algs.join(", ")}`);
   return jwk;
 }
 

@@ -1,26 +1,25 @@
-// deployment/edge.toml: parsed with smol-toml (a small, maintained TOML 1.0 parser) and
-// checked, so a bad file stops the node with a message naming the field, not a stack trace.
+// deployment/edge.toml, read once and validated against @keel/config's schema before anything
+// starts: a bad file stops the node with every problem (file:line: key path: what was expected),
+// and what the host and the components get is typed, complete (defaults applied) and trusted.
 import fs from "node:fs";
-import { parse } from "smol-toml";
+import path from "node:path";
+import { describeProblems, MAX_CONFIG_BYTES, validateToml, type EdgeToml, type Loading, type NodeConfig } from "@keel/config";
+import { ConfigError } from "./config-error.ts";
+import { resolveAuth } from "./auth-keys.ts";
 
-export type Loading = "eager" | "lazy";
+export type { Loading };
+export { ConfigError };
 
 export interface EdgeConfig {
   /** The file it came from (relative paths in it are relative to its directory). */
   file: string;
-  node: { id: string; role: "edge" | "cloud"; location: string };
+  node: EdgeToml["node"];
+  /** Loading mode per component named in [components.loading]. */
   loading: Record<string, Loading>;
-  budgets: Record<string, { raw: number; gzip: number }>;
-  raw: Record<string, unknown>;
+  budgets: EdgeToml["budgets"];
+  /** The whole validated config, defaults applied. */
+  raw: EdgeToml;
 }
-
-import { ConfigError } from "./config-error.ts";
-import { resolveAuth } from "./auth-keys.ts";
-import path from "node:path";
-
-export { ConfigError };
-
-const MAX_CONFIG_BYTES = 1 << 20;
 
 export function loadConfig(file: string): EdgeConfig {
   let text: string;
@@ -36,61 +35,37 @@ export function loadConfig(file: string): EdgeConfig {
 }
 
 export function parseConfig(text: string, file = "edge.toml"): EdgeConfig {
-  let raw: Record<string, unknown>;
-  try {
-    raw = parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
-  }
-  const table = (v: unknown, where: string): Record<string, unknown> => {
-    if (v === undefined) return {};
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConfigError(`${file}: [${where}] must be a table`);
-    return v as Record<string, unknown>;
-  };
-  const node = table(raw.node, "node");
-  const id = node.id ?? "edge-local";
-  if (typeof id !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`${file}: node.id must be 1-64 of A-Z a-z 0-9 . _ -`);
-  const role = node.role ?? "edge";
-  if (role !== "edge" && role !== "cloud") throw new ConfigError(`${file}: node.role must be "edge" or "cloud", not ${JSON.stringify(role)}`);
-  const location = typeof node.location === "string" ? node.location : "";
-
-  const loadingTable = table(table(raw.components, "components").loading, "components.loading");
+  const result = validateToml(text);
+  if (!result.ok) throw new ConfigError(describeProblems(file, result.problems));
+  const raw = result.config;
   const loading: Record<string, Loading> = {};
-  for (const mode of ["eager", "lazy"] as const) {
-    const list = loadingTable[mode] ?? [];
-    if (!Array.isArray(list) || list.some((n) => typeof n !== "string")) throw new ConfigError(`${file}: components.loading.${mode} must be a list of component names`);
-    for (const n of list as string[]) {
-      if (loading[n]) throw new ConfigError(`${file}: component ${n} is listed as both eager and lazy`);
-      loading[n] = mode;
-    }
-  }
-
-  const budgets: EdgeConfig["budgets"] = {};
-  for (const [name, b] of Object.entries(table(raw.budgets, "budgets"))) {
-    const bt = table(b, `budgets.${name}`);
-    if (!Number.isInteger(bt.raw) || !Number.isInteger(bt.gzip) || (bt.raw as number) < 0 || (bt.gzip as number) < 0) {
-      throw new ConfigError(`${file}: budgets.${name} needs whole-number raw and gzip byte counts`);
-    }
-    budgets[name] = { raw: bt.raw as number, gzip: bt.gzip as number };
-  }
-  return { file, node: { id, role, location }, loading, budgets, raw };
+  for (const name of raw.components.loading.eager) loading[name] = "eager";
+  for (const name of raw.components.loading.lazy) loading[name] = "lazy";
+  return { file, node: raw.node, loading, budgets: raw.budgets, raw };
 }
 
 /**
- * The environment every component gets: the parsed config as JSON (auth keys resolved to
+ * The environment every component gets: the validated config as JSON (auth keys resolved to
  * JWKs), plus the secret variables [auth] names, and nothing else of the host's environment
  * (components must not see unrelated secrets). Throws ConfigError for unusable auth keys.
  */
 export function componentEnv(config: EdgeConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): { env: Record<string, string>; notes: string[] } {
-  const auth = resolveAuth(config.raw.auth as Record<string, unknown> | undefined, { configDir: path.dirname(path.resolve(config.file)), dataDir, env });
+  let auth;
+  try {
+    auth = resolveAuth(config.raw.auth, { configDir: path.dirname(path.resolve(config.file)), dataDir, env });
+  } catch (e) {
+    if (e instanceof ConfigError && !e.message.startsWith(config.file)) throw new ConfigError(`${config.file}: ${e.message}`);
+    throw e;
+  }
   const secrets: Record<string, string> = { ...auth.secrets };
   // An edge's node credential for the cloud, by environment-variable reference like auth secrets.
-  const sync = (config.raw.sync ?? {}) as { enabled?: unknown; token_env?: unknown; cloud_url?: unknown };
-  if (sync.enabled === true && config.node.role === "edge" && typeof sync.cloud_url === "string") {
-    if (typeof sync.token_env !== "string" || !/^[A-Z_][A-Z0-9_]*$/.test(sync.token_env)) throw new ConfigError(`${config.file}: sync.token_env must name the environment variable holding this edge's node credential`);
+  const sync = config.raw.sync;
+  if (sync.enabled && config.node.role === "edge" && sync.cloud_url !== undefined) {
+    if (sync.token_env === undefined) throw new ConfigError(`${config.file}: sync.token_env must name the environment variable holding this edge's node credential`);
     const token = env[sync.token_env];
     if (!token) throw new ConfigError(`${config.file}: environment variable ${sync.token_env} (sync.token_env) is not set; get a node credential from the cloud: pnpm token --node ${config.node.id}`);
     secrets[sync.token_env] = token;
   }
-  return { env: { KEEL_NODE_CONFIG: JSON.stringify({ ...config.raw, auth: auth.auth }), ...secrets }, notes: auth.notes };
+  const nodeConfig: NodeConfig = { ...config.raw, auth: auth.auth };
+  return { env: { KEEL_NODE_CONFIG: JSON.stringify(nodeConfig), ...secrets }, notes: auth.notes };
 }

@@ -26,31 +26,31 @@ export interface AuthSettings {
   anonymousScopes: string[];
   /** Scope each route class needs. */
   required: Record<string, string>;
-  /** Problems found while reading the config (reported, never silently ignored). */
-  problems: string[];
 }
 
 const NEVER_ANONYMOUS = ["admin", "sync", "mesh"];
 const CLASSES = ["read", "write", "admin", "sync", "mesh"];
 
+// NOTE: the host validated [auth] (@keel/config) and refused to start on a key it could not
+// use (unset secret, HMAC alg on a public key, unsupported curve); the checks below only keep
+// such a key from ever verifying if the component is run some other way.
 export function authSettings(config: unknown, env: Map<string, string>): AuthSettings {
   const a = ((config as { auth?: Record<string, unknown> })?.auth ?? {}) as Record<string, unknown>;
-  const problems: string[] = [];
   const keys: Key[] = [];
   const list = Array.isArray(a.resolved_keys) ? a.resolved_keys : [];
-  list.forEach((raw, i) => {
+  list.forEach((raw) => {
     const k = raw as { kid?: string; alg?: string; secret_env?: string; jwk?: Jwk };
     if (k.secret_env) {
       const secret = env.get(k.secret_env);
-      if (!secret) return problems.push(`auth key ${i}: environment variable ${k.secret_env} is not set`);
+      if (!secret) return;
       const alg = (k.alg ?? "HS256") as Alg;
-      if (!/^HS(256|384|512)$/.test(alg)) return problems.push(`auth key ${i}: a secret can only verify HS256/384/512`);
+      if (!/^HS(256|384|512)$/.test(alg)) return;
       keys.push({ kid: k.kid, algs: [alg], secret: encodeUtf8(secret) });
     } else if (k.jwk && typeof k.jwk === "object") {
       const algs = algsForJwk({ ...k.jwk, alg: k.alg ?? k.jwk.alg });
       // Public keys never verify HMAC tokens: that is the algorithm-confusion attack.
       const safe = algs.filter((x) => !x.startsWith("HS"));
-      if (!safe.length) return problems.push(`auth key ${i}: unsupported key type ${k.jwk.kty}/${k.jwk.crv ?? ""}`);
+      if (!safe.length) return;
       keys.push({ kid: k.kid ?? k.jwk.kid, algs: safe, jwk: k.jwk });
     }
   });
@@ -71,7 +71,6 @@ export function authSettings(config: unknown, env: Map<string, string>): AuthSet
     algorithms,
     anonymousScopes: anonymous,
     required,
-    problems,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Dir } from "../../storage/src/dir.ts";
 import { withLock } from "../../storage/src/lock.ts";
 import { encodeUtf8, decodeUtf8, toHex } from "../../storage/src/utf8.ts";
 import { gcra, type Rule } from "./gcra.ts";
+import type { RateLimitSection } from "@keel/config";
 
 export interface Identity {
   clientIp: string;
@@ -29,23 +30,17 @@ export interface LimitSettings {
   rules: Record<string, Rule & { key: KeyBy }>;
 }
 
-const CLASSES = ["read", "write", "admin", "sync", "mesh"];
 const UNLIMITED: Verdict = { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0 };
 
-export function limitSettings(config: unknown): LimitSettings {
-  const r = ((config as { rate_limit?: Record<string, unknown> })?.rate_limit ?? {}) as Record<string, unknown>;
+/** [rate_limit] as the host validated it (@keel/config): every rule has a rate and a key. */
+export function limitSettings(config: { rate_limit?: RateLimitSection }): LimitSettings {
+  const r = config.rate_limit;
   const rules: LimitSettings["rules"] = {};
-  const table = (r.rules ?? {}) as Record<string, Record<string, unknown>>;
-  for (const cls of CLASSES) {
-    const t = table[cls];
-    if (!t || typeof t !== "object") continue;
-    const rate = Number(t.rate);
-    const burst = Number(t.burst ?? t.rate);
-    if (!(rate > 0) || !(burst >= 1)) continue;
-    const key = (["ip", "subject", "api_key"].includes(t.key as string) ? t.key : "ip") as KeyBy;
-    rules[cls] = { rate, burst: Math.floor(burst), key };
+  for (const [cls, t] of Object.entries(r?.rules ?? {})) {
+    // A rule without a burst admits `rate` requests at once (at least one).
+    if (t) rules[cls] = { rate: t.rate, burst: t.burst ?? Math.max(1, Math.floor(t.rate)), key: t.key };
   }
-  return { enabled: r.enabled === true, trustForwardedFor: r.trust_forwarded_for === true, rules };
+  return { enabled: r?.enabled === true, trustForwardedFor: r?.trust_forwarded_for === true, rules };
 }
 
 /** The bucket a request draws from: the rule's key, falling back to the client address. */

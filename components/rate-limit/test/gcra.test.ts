@@ -71,8 +71,13 @@ describe("Limiter on a real directory", () => {
     expect(bucketOf({ key: "api_key" }, { clientIp: "x", apiKey: "k1" }, false)).toBe("key:k1");
   });
 
-  it("ignores broken rules and is off unless enabled", () => {
-    const s = limitSettings({ rate_limit: { enabled: false, rules: { read: { rate: -1 }, write: { rate: "x" } } } });
-    expect(s).toMatchObject({ enabled: false, rules: {} });
+  // Broken rules never get here: the host refuses them at start (tests/cases/config).
+  it("is off unless enabled, and a rule without a burst admits its rate at once (at least one)", () => {
+    const rules = { read: { rate: 5, key: "ip" as const }, write: { rate: 0.5, key: "subject" as const } };
+    expect(limitSettings({})).toEqual({ enabled: false, trustForwardedFor: false, rules: {} });
+    expect(limitSettings({ rate_limit: { enabled: true, trust_forwarded_for: false, rules } }).rules).toEqual({
+      read: { rate: 5, burst: 5, key: "ip" },
+      write: { rate: 0.5, burst: 1, key: "subject" },
+    });
   });
 });
