@@ -7,7 +7,8 @@ import path from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
 import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
 import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
-import { HTTPServer } from "@bytecodealliance/preview2-shim/http";
+import type { Server } from "node:http";
+import { createServer, type GatewayHttp } from "./http-server.ts";
 import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
@@ -38,7 +39,7 @@ export class Host {
   /** Where each component's transpiled files are (a user's merge plug-in lives elsewhere). */
   private readonly dirs = new Map<string, string>();
   private readonly exporter: Record<string, string> = { ...EXPORTER };
-  private server: HTTPServer | undefined;
+  private server: Server | undefined;
 
   private readonly opts: HostOptions;
 
@@ -170,15 +171,23 @@ export class Host {
     });
   }
 
-  /** Serve the gateway's incoming-handler on host:port. */
-  listen(port: number, hostname: string): void {
-    const gw = this.instance("gateway");
-    const handler = gw["wasi:http/incoming-handler@0.2.12"] ?? gw.incomingHandler;
-    this.server = new HTTPServer(handler as never);
-    this.server.listen(port, hostname);
+  /** Serve the gateway's keel:gateway/http on host:port (node:http in front; see http-server.ts). */
+  listen(port: number, hostname: string): Promise<void> {
+    const gateway = (): GatewayHttp => {
+      const gw = this.instance("gateway");
+      return (gw["keel:gateway/http@0.1.0"] ?? gw.http) as unknown as GatewayHttp;
+    };
+    gateway();
+    this.server = createServer(gateway, (e) => log("error", "gateway call failed", { error: String((e as Error)?.message ?? e) }));
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, hostname, () => resolve());
+    });
   }
 
   close(): void {
-    this.server?.stop();
+    this.server?.close();
+    this.server?.closeAllConnections();
   }
 }

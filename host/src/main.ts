@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const config = loadConfig(configFile);
   const node = new Host({ config, dataDir, componentsDir: path.join(ROOT, "dist", "host") });
   await node.start();
-  node.listen(port, host);
+  await node.listen(port, host);
   log("info", "keel node listening", {
     addr: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     node: config.node.id, role: config.node.role, data: dataDir, config: configFile,
