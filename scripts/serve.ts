@@ -3,6 +3,8 @@
 //   KEEL_DATA  data directory (default ./data), preopened as /data
 // Uses the precompiled dist/composed.cwasm when it is there (faster start); extra arguments
 // after `--` go to wasmtime (e.g. `-- --max-instance-reuse-count 100`).
+// `--lite` serves dist/edge-lite.(c)wasm instead: KV, topics, auth and rate limits, no sync,
+// mesh or conflict plug-ins — what a Pi Zero runs.
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
@@ -67,9 +69,12 @@ function main(): void {
   const addr = process.env.KEEL_ADDR ?? "127.0.0.1:8080";
   const dataDir = process.env.KEEL_DATA ?? "data";
   fs.mkdirSync(dataDir, { recursive: true });
-  const precompiled = fs.existsSync(path.join(DIST, "composed.cwasm"));
-  const extra = process.argv.slice(2).filter((a) => a !== "--");
-  const { args, env, notes } = serveCommand({ addr, dataDir, precompiled, extra, configFile: process.env.KEEL_CONFIG });
+  const lite = process.argv.includes("--lite");
+  const name = lite ? "edge-lite" : "composed";
+  const precompiled = fs.existsSync(path.join(DIST, `${name}.cwasm`));
+  const artifact = path.join(DIST, `${name}.${precompiled ? "cwasm" : "wasm"}`);
+  const extra = process.argv.slice(2).filter((a) => a !== "--" && a !== "--lite");
+  const { args, env, notes } = serveCommand({ addr, dataDir, precompiled, extra, configFile: process.env.KEEL_CONFIG, artifact });
   for (const n of notes) process.stderr.write(`[keel] ${n}\n`);
   process.stderr.write(`[keel] ${tool("wasmtime")} ${args.join(" ")}\n`);
   const child = spawn(tool("wasmtime"), args, { stdio: "inherit", env });

@@ -55,6 +55,8 @@ export interface StartOptions {
   reuse?: number;
   /** wasmtime only: serve this composed .wasm instead of dist/composed.cwasm. */
   artifact?: string;
+  /** wasmtime only: serve dist/edge-lite.cwasm (as `pnpm serve --lite`). */
+  lite?: boolean;
 }
 
 export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
@@ -64,7 +66,8 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   const t0 = performance.now();
   let proc: ChildProcess;
   if (kind === "wasmtime") {
-    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm && !opts.artifact, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env }, artifact: opts.artifact });
+    const artifact = opts.artifact ?? (opts.lite ? path.join(ROOT, "dist", opts.plainWasm ? "edge-lite.wasm" : "edge-lite.cwasm") : undefined);
+    const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm && !opts.artifact, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env }, artifact });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   } else {
     proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {
