@@ -6,11 +6,11 @@
 //   - wasmtime and wac, built with cargo at pinned versions when no suitable one is on PATH.
 // Tools live in KEEL_TOOLS (default ~/.cache/keel/tools) so every clone on a machine shares them
 // and nothing is rebuilt once it is there.
-import { spawnSync, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
@@ -141,6 +141,30 @@ function runTests(node, args) {
   return status;
 }
 
+/**
+ * `npm start`: run the Node host and leave no wrapper behind it. When this process already runs
+ * on a Node that can host the components, the host runs right here (no second process);
+ * otherwise the host is a child that gets every signal this process gets, and this process
+ * exits with it (same code, or re-raising the signal that ended it).
+ */
+function startHost(node, args) {
+  const main = path.join(ROOT, "host/src/main.ts");
+  if (path.resolve(node) === path.resolve(process.execPath)) {
+    process.argv = [process.argv[0], main, ...args];
+    import(pathToFileURL(main).href).catch((e) => fail(e.message));
+    return;
+  }
+  const child = spawn(node, [main, ...args], { stdio: "inherit", cwd: ROOT, env: childEnv() });
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+}
+
 function fail(msg) {
   log(`error: ${msg}`);
   process.exit(1);
@@ -166,7 +190,7 @@ function main() {
       return;
     case "start":
       build();
-      return exec("host/src/main.ts", rest);
+      return startHost(node, rest);
     case "test":
       build();
       if (run(node, [path.join(ROOT, "scripts/budgets.ts")]) !== 0) fail("size budgets exceeded");

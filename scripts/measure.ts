@@ -1,10 +1,19 @@
-// `pnpm measure [runs]`: cold start (spawn → first 200 from /_keel/health) and first-request
-// latency (the first PUT and GET on a fresh node) on both hosts, plus a warm GET for
-// comparison, each the median of `runs` (default 5) fresh processes on fresh data dirs.
-import { startNode, type HostKind } from "../tests/helpers/nodes.ts";
+// `pnpm measure [runs]`: per host, the median of `runs` (default 5) fresh processes on fresh
+// data dirs of
+//   - cold start (spawn → first 200 from /_keel/health), the first PUT and GET, a warm GET
+//     (median of 20) — with auth and rate limits on, as the default edge.toml has them;
+//   - RSS of the server process: idle after start, after 100 sequential requests, and after
+//     16 concurrent connections for 5 s (autocannon, GETs of one key, rate limits off so the
+//     load is served rather than refused).
+// Progress goes to stderr: one updating line on a terminal, plain lines otherwise.
+import fs from "node:fs";
+import autocannon from "autocannon";
+import { configVariant, startNode, UNLIMITED, type HostKind, type RunningNode, type StartOptions } from "../tests/helpers/nodes.ts";
 
 const runs = Number(process.argv[2] ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const tty = process.stderr.isTTY;
+const progress = (msg: string) => process.stderr.write(tty ? `\r\x1b[2K${msg}` : `${msg}\n`);
 
 async function timed(f: () => Promise<Response>): Promise<number> {
   const t = performance.now();
@@ -14,29 +23,53 @@ async function timed(f: () => Promise<Response>): Promise<number> {
   return performance.now() - t;
 }
 
-const variants: [string, HostKind, { plainWasm?: boolean }][] = [
+/** Resident set of a process, MB (Linux /proc). */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const variants: [string, HostKind, StartOptions][] = [
   ["wasmtime serve (composed.cwasm)", "wasmtime", {}],
+  ["wasmtime serve (edge-lite.cwasm)", "wasmtime", { lite: true }],
   ["wasmtime serve (composed.wasm, compiled at start)", "wasmtime", { plainWasm: true }],
   ["Node host (eager per edge.toml)", "node", {}],
 ];
 
-console.log(`measuring ${runs} fresh starts per host …`);
-const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "warm GET ms"]];
+async function load(node: RunningNode): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    autocannon({ url: `${node.url}/v1/kv/m`, connections: 16, duration: 5 }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+progress(`measuring ${runs} fresh starts per host …`);
+const unlimited = configVariant(UNLIMITED);
+const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB"]];
 for (const [label, kind, opts] of variants) {
-  const cold: number[] = [], put: number[] = [], get: number[] = [], warm: number[] = [];
+  const cols: number[][] = [[], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
-    process.stderr.write(`  ${label}: run ${i + 1}/${runs}\r`);
+    progress(`  ${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
-    cold.push(node.coldStartMs);
-    put.push(await timed(() => fetch(`${node.url}/v1/kv/m`, { method: "PUT", body: "v" })));
-    get.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
+    cols[0].push(node.coldStartMs);
+    cols[1].push(await timed(() => fetch(`${node.url}/v1/kv/m`, { method: "PUT", body: "v" })));
+    cols[2].push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
     const w: number[] = [];
     for (let j = 0; j < 20; j++) w.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
-    warm.push(median(w));
+    cols[3].push(median(w));
     await node.stop();
+    // Memory on a node without rate limits, so the concurrent load is served, not refused.
+    const m = await startNode(kind, { ...opts, env: { KEEL_CONFIG: unlimited } });
+    await new Promise((r) => setTimeout(r, 300));
+    cols[4].push(rssMb(m.proc.pid!));
+    await fetch(`${m.url}/v1/kv/m`, { method: "PUT", body: "v" });
+    for (let j = 0; j < 100; j++) await (await fetch(`${m.url}/v1/kv/m`)).arrayBuffer();
+    cols[5].push(rssMb(m.proc.pid!));
+    await load(m);
+    cols[6].push(rssMb(m.proc.pid!));
+    await m.stop();
   }
-  rows.push([label, ...[cold, put, get, warm].map((xs) => median(xs).toFixed(1))]);
+  rows.push([label, ...cols.map((xs) => median(xs).toFixed(1))]);
 }
-process.stderr.write("\n");
+if (tty) process.stderr.write("\n");
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
