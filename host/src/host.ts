@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
-import { _setPreopens } from "@bytecodealliance/preview2-shim/filesystem";
+import { filesystem, setPreopens } from "./wasi-filesystem.ts";
 import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
 import type { Server } from "node:http";
 import { createServer, type GatewayHttp } from "./http-server.ts";
@@ -18,7 +18,7 @@ type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
 type Instantiate = (getCoreModule: (p: string) => WebAssembly.Module, imports: Record<string, unknown>) => Instance;
 
 const WASI: Record<string, Record<string, unknown>> = {
-  cli: shim.cli, clocks: shim.clocks, filesystem: shim.filesystem, http: shim.http,
+  cli: shim.cli, clocks: shim.clocks, filesystem, http: shim.http,
   io: shim.io, random: shim.random, sockets: shim.sockets,
 };
 
@@ -46,7 +46,7 @@ export class Host {
   constructor(opts: HostOptions) {
     this.opts = opts;
     fs.mkdirSync(opts.dataDir, { recursive: true });
-    _setPreopens({ "/data": path.resolve(opts.dataDir) });
+    setPreopens({ "/data": path.resolve(opts.dataDir) });
     const { env, notes } = componentEnv(opts.config, opts.dataDir);
     _setEnv(env);
     for (const note of notes) log("warn", note);
