@@ -30,6 +30,21 @@ const artifacts: [string, string][] = [
   ...Object.keys(cfg.compositions).map((n): [string, string] => [`${n}.wasm`, path.join(DIST, `${n}.wasm`)]),
 ];
 
+/**
+ * Ceilings no budget may exceed: what an edge binary must fit (the edge-sized engine targets).
+ * A component over 2 MB, or composed.wasm over 10 MB raw / 4 MB gzip, fails even when its
+ * [budgets] line was raised to match. edge-lite's 5 MB target is not met yet (measured in
+ * deployment/README.md): it is reported, not enforced, until it is.
+ */
+const MB = 1_000_000;
+const CEILINGS: Record<string, { raw: number; gzip?: number; enforced: boolean }> = {
+  "composed.wasm": { raw: 10 * MB, gzip: 4 * MB, enforced: true },
+  "edge-lite.wasm": { raw: 5 * MB, enforced: false },
+};
+const COMPONENT_CEILING = 2 * MB;
+const ceilingOf = (name: string) => CEILINGS[name] ?? (name.endsWith(".wasm") ? undefined : { raw: COMPONENT_CEILING, enforced: true });
+const notes: string[] = [];
+
 const rows: Row[] = artifacts.map(([name, file]) => {
   const budget = budgets[name];
   const rel = path.relative(ROOT, file);
@@ -38,6 +53,12 @@ const rows: Row[] = artifacts.map(([name, file]) => {
   const row: Row = { name, file: rel, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, budget_raw: budget?.raw ?? null, budget_gzip: budget?.gzip ?? null, ok: true };
   if (!budget) Object.assign(row, { ok: false, problem: `no budget in ${path.relative(ROOT, configFile)} [budgets]` });
   else if (row.raw > budget.raw || row.gzip > budget.gzip) Object.assign(row, { ok: false, problem: "over budget" });
+  const ceiling = ceilingOf(name);
+  if (ceiling && (row.raw > ceiling.raw || (ceiling.gzip !== undefined && row.gzip > ceiling.gzip))) {
+    const what = `over the ${(ceiling.raw / MB).toFixed(0)} MB${ceiling.gzip ? ` / ${(ceiling.gzip / MB).toFixed(0)} MB gzip` : ""} ceiling for an edge binary`;
+    if (ceiling.enforced) Object.assign(row, { ok: false, problem: what });
+    else notes.push(`${name}: ${(row.raw / MB).toFixed(2)} MB, ${what} (target, not enforced yet)`);
+  }
   return row;
 });
 
@@ -61,6 +82,7 @@ if (json) {
   }
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   for (const l of lines) process.stdout.write(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd() + "\n");
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(failed.length ? `budgets: ${failed.length} of ${rows.length} artifacts failed\n` : `budgets: all ${rows.length} artifacts within budget\n`);
 }
 process.exit(failed.length ? 1 : 0);
