@@ -2,11 +2,16 @@
 // chunked encoding, a client that leaves while the response is written, and an If-Match that
 // is not an entity-tag. None may trap the gateway (a trap throws away a reused instance), and
 // the next request — on the same warm instance under wasmtime serve — must succeed.
+import fs from "node:fs";
 import net from "node:net";
+import { parse } from "smol-toml";
+import { DEFAULT_CONFIG } from "../../scripts/serve.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminHeaders, startNode, tokenOf, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { adminHeaders, configVariant, startNode, tokenOf, type HostKind, type RunningNode } from "../helpers/nodes.ts";
 
 const TRAP = /wasm trap|unreachable|never invoked|panicked/i;
+const BIG = 6 * 1024 * 1024;
+const DEFAULTS = parse(fs.readFileSync(DEFAULT_CONFIG, "utf8")) as { storage: Record<string, unknown> };
 
 /** Send raw bytes, half-close if asked, and collect whatever comes back until the server closes. */
 function raw(url: string, bytes: string, opts: { halfClose?: boolean; timeoutMs?: number } = {}): Promise<string> {
@@ -42,8 +47,11 @@ describe.each<[string, HostKind, boolean]>([
 ])("hostile HTTP on %s", (_label, kind, lite) => {
   let node: RunningNode;
   beforeAll(async () => {
-    node = await startNode(kind, { lite });
-    expect((await fetch(`${node.url}/v1/kv/big`, { method: "PUT", body: new Uint8Array(1024 * 1024).fill(7) })).status).toBe(200);
+    // A 6 MiB value: more than the kernel buffers on both ends of a loopback connection can
+    // take from a client that reads nothing, so writing it really meets the closed connection.
+    const config = configVariant({ storage: { ...DEFAULTS.storage, max_value_bytes: BIG } });
+    node = await startNode(kind, { lite, env: { KEEL_CONFIG: config } });
+    expect((await fetch(`${node.url}/v1/kv/big`, { method: "PUT", body: new Uint8Array(BIG).fill(7) })).status).toBe(200);
   });
   afterAll(async () => {
     await node?.stop();
@@ -72,16 +80,17 @@ describe.each<[string, HostKind, boolean]>([
     await stillServes();
   });
 
-  it("a client that leaves while a 1 MiB response is written is counted, and the node stays usable", async () => {
+  it("a client that leaves while a 6 MiB response is written is counted, and the node stays usable", async () => {
     const before = await abortsOf(node);
     const { hostname, port } = new URL(node.url);
     for (let i = 0; i < 3; i++) {
       await new Promise<void>((resolve) => {
-        const socket = net.connect(Number(port), hostname, () => {
-          socket.write("GET /v1/kv/big HTTP/1.1\r\nhost: keel\r\n\r\n");
-          socket.pause(); // read nothing: the response cannot drain
+        const socket = net.connect(Number(port), hostname, () => socket.write("GET /v1/kv/big HTTP/1.1\r\nhost: keel\r\n\r\n"));
+        // Mid-response: the first bytes arrived; read no more, then reset the connection.
+        socket.once("data", () => {
+          socket.pause();
           setTimeout(() => {
-            socket.destroy();
+            socket.resetAndDestroy();
             resolve();
           }, 300);
         });
@@ -119,6 +128,15 @@ describe.each<[string, HostKind, boolean]>([
       body: JSON.stringify({ versions: [{ key: "lww", version: newer, origin: "edge", value_base64: Buffer.from("remote").toString("base64") }] }),
     });
     expect(apply.status).toBe(200);
+    expect(await (await fetch(`${node.url}/v1/kv/lww`)).text()).toBe("remote");
+    // An earlier version loses: last-write-wins, as the conflict component orders stamps.
+    const older = `${Number(put.version.split(".")[0]) - 1000}.0.zzz-node`;
+    const stale = await fetch(`${node.url}/_keel/kv/apply`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokenOf(node, ["sync"])}`, "content-type": "application/json" },
+      body: JSON.stringify({ versions: [{ key: "lww", version: older, origin: "edge", value_base64: Buffer.from("stale").toString("base64") }] }),
+    });
+    expect(stale.status).toBe(200);
     expect(await (await fetch(`${node.url}/v1/kv/lww`)).text()).toBe("remote");
     expect(node.output()).not.toMatch(TRAP);
   });
