@@ -8,4 +8,4 @@ export function decodeText(b: Uint8Array): string {
   return new TextDecoder("utf-8", { fatal: false }).decode(b);
 }
 
-export { toBase64, fromBase64 } from "../../storage/src/base64.ts";
+export { toBase64, fromBase64 } from "@keel/bytes";

@@ -1,14 +1,13 @@
 // Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit); conflicts go to
 // the imported keel:conflict/resolver.
-import { nodeConfig } from "./node-config.ts";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
 import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
-import { WasiDir } from "./wasi-dir.ts";
+import { WasiDir } from "@keel/wasi-dir/wasi";
 import { settingsFrom } from "./settings.ts";
-import { encodeUtf8 } from "./utf8.ts";
-import { conflictSettings } from "../../conflict/src/policy.ts";
-import { resolve } from "../../conflict/src/strategies.ts";
+import { encodeUtf8 } from "@keel/bytes";
+import { conflictSettings, resolve } from "@keel/model";
 import type { Part } from "./record.ts";
 
 // NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads

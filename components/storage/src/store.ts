@@ -1,14 +1,13 @@
 // The whole data dir: KV + topic logs, usage against [storage] limits, eviction, verify and
 // compaction. Limits are enforced on every write from a usage figure recounted at most once a
 // second (shared through `state/usage`), so the limit is soft by what one second of writes adds.
-import type { Dir } from "./dir.ts";
+import { withLock, STALE_MS, type Dir } from "@keel/wasi-dir";
 import { storageError } from "./errors.ts";
 import { Kv, type ApplyOutcome, type ConflictRecord, type Fallback, type RemoteVersion, type Resolver } from "./kv.ts";
 import { TopicLog } from "./log.ts";
-import { withLock, STALE_MS } from "./lock.ts";
 import { Counters } from "./counters.ts";
 import type { StorageSettings } from "./settings.ts";
-import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { queueLags, readCursor, type QueueLag } from "./sync-queue.ts";
 
 export interface Usage {

@@ -1,8 +1,8 @@
 // What waits to sync, read the same way by storage (backpressure, eviction, `cli queue`) and by
 // the sync component (status, batches): cursors in `sync/cursors/<name>`, topics past them.
-import type { Dir } from "./dir.ts";
+import type { Dir } from "@keel/wasi-dir";
 import type { TopicLog } from "./log.ts";
-import { decodeUtf8 } from "./utf8.ts";
+import { decodeUtf8 } from "@keel/bytes";
 
 /** Highest offset of a topic (or `@outbox`, `@pull`) the other side has acknowledged; -1 when none. */
 export function readCursor(dir: Dir, name: string): number {

@@ -1,9 +1,9 @@
 // Wiring only: keel:sync exports → outbox.ts; storage writes go through the keel:storage imports
 // (so conflicts are resolved and the outbox is kept), reads of logs and cursors use /data.
-import { nodeConfig } from "../../storage/src/node-config.ts";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
-import { WasiDir } from "../../storage/src/wasi-dir.ts";
+import { WasiDir } from "@keel/wasi-dir/wasi";
 import { Sync, SyncError, syncConfig } from "./outbox.ts";
 
 let sync: Sync | undefined;

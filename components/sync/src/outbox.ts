@@ -5,15 +5,15 @@
 // cursors move only when the cloud has answered 200, so a lost or retried batch is resent, and
 // the cloud drops what it already has (per-edge topic offsets; key versions are idempotent).
 import { gzipSync, gunzipSync } from "fflate";
-import type { Dir } from "../../storage/src/dir.ts";
+import type { Dir } from "@keel/wasi-dir";
 import { Kv } from "../../storage/src/kv.ts";
 import { TopicLog } from "../../storage/src/log.ts";
 import { DEFAULT_SETTINGS, outbound } from "../../storage/src/settings.ts";
-import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
-import { toBase64, fromBase64 } from "../../storage/src/base64.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { toBase64, fromBase64 } from "@keel/bytes";
 import { queueLags, readCursor } from "../../storage/src/sync-queue.ts";
-import { checkKey } from "../../storage/src/keys.ts";
-import { parseHlc } from "../../conflict/src/hlc.ts";
+import { checkKey } from "@keel/model";
+import { parseHlc } from "@keel/model";
 
 export interface SyncConfig {
   enabled: boolean;
