@@ -59,6 +59,17 @@ export const log = {
   topics: () => open().log.topics(),
 };
 
+export const replication = {
+  keyChanges: (from: number, max: number, collapse: boolean) => open().replication.keyChanges(Number(from), max, collapse),
+  lastRecord: (topic: string) => open().replication.lastRecord(topic),
+  cursor: (name: string) => {
+    const at = open().replication.cursor(name);
+    return at < 0 ? null : at;
+  },
+  ack: (name: string, offset: number) => open().replication.ack(name, Number(offset)),
+  queueDepth: () => open().queueDepth(),
+};
+
 export const admin = {
   usage: () => {
     const s = open();
@@ -68,6 +79,6 @@ export const admin = {
   verify: () => open().verify(),
   compact: () => open().compact(),
   counters: () => open().counters.all(),
-  queue: () => open().queueDepth().map((q) => ({ name: q.name, records: q.records, oldestMs: q.oldestMs })),
+  queue: () => open().queueDepth(),
   conflicts: (from: number, max: number) => open().conflictLog.read("conflicts", Number(from), max),
 };

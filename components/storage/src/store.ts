@@ -8,7 +8,7 @@ import { TopicLog } from "./log.ts";
 import { Counters } from "./counters.ts";
 import type { StorageSettings } from "./settings.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
-import { queueLags, readCursor, type QueueLag } from "./sync-queue.ts";
+import { FEED_TOPIC, KEY_FEED, Replication, queueLags, readCursor, type QueueLag } from "./replication.ts";
 
 export interface Usage {
   usedBytes: number;
@@ -48,8 +48,10 @@ export class Store {
 
   /** Every conflict resolution, as JSON records (read at /_keel/conflicts). */
   readonly conflictLog: TopicLog;
-  /** The sync outbox: one `{"k", "v"}` record per change to a key under a synced prefix. */
+  /** The key change feed: one `{"k", "v"}` record per change to a key under a replicated prefix. */
   readonly outbox: TopicLog;
+  /** Changes for other nodes, read and acknowledged past cursors (keel:storage/replication). */
+  readonly replication: Replication;
 
   constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}, conflicts?: { resolver: Resolver; fallback: Fallback }) {
     this.dir = dir;
@@ -64,10 +66,11 @@ export class Store {
       // NOTE: an edge queues its own writes; the cloud also queues versions applied from edges,
       // so other edges pull them. Versions an edge pulls are never queued back.
       beforeChange: (key, version, local) => {
-        if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append("outbox", [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
+        if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append(FEED_TOPIC, [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
       },
     });
     this.log = new TopicLog(dir, settings, now);
+    this.replication = new Replication(dir, this.kv, this.log, this.outbox);
     this.conflictLog = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 16 * 1024 * 1024 } }, now, "system");
   }
 
@@ -111,7 +114,7 @@ export class Store {
 
   put(key: string, value: Uint8Array, ifMatch?: string): string {
     const size = value.length + key.length + 64;
-    if (this.synced(key)) this.checkQueue("@outbox", this.outbox, "outbox");
+    if (this.synced(key)) this.checkQueue(KEY_FEED, this.outbox, FEED_TOPIC);
     this.ensureRoom(size);
     const v = this.kv.put(key, value, ifMatch);
     this.charge(size);
