@@ -1,8 +1,7 @@
 // Rate-limit decisions from [rate_limit] in edge.toml, with GCRA state in files so every
 // instance on the node (wasmtime serve runs each request in its own) shares one allowance.
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { Dir } from "@keel/wasi-dir";
-import { withLock } from "@keel/wasi-dir";
+import { withLock, type Dir } from "@keel/wasi-dir";
 import { encodeUtf8, decodeUtf8, toHex } from "@keel/bytes";
 import { gcra, type Rule } from "./gcra.ts";
 
