@@ -14,10 +14,10 @@ import autocannon from "autocannon";
 import { ROOT, TOOLS } from "./lib/project.ts";
 import { info } from "./lib/progress.ts";
 import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
-import { NodeDir } from "../components/storage/test/node-dir.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
 import { encodeRecord } from "../components/storage/src/record.ts";
 import { fileName } from "../components/storage/src/keys.ts";
-import { encodeUtf8 } from "../components/storage/src/utf8.ts";
+import { encodeUtf8 } from "@keel/bytes";
 
 const NATS_VERSION = "v2.12.1";
 const args = process.argv.slice(2);

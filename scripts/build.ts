@@ -158,8 +158,9 @@ async function main(): Promise<void> {
     const spec = cfg.components[name];
     const out = path.join(DIST, "components", `${name}.wasm`);
     const pkgDir = path.dirname(path.dirname(path.join(ROOT, spec.entry)));
-    // Sources a component bundles: its own package and any sibling package it imports.
-    const inputs = hashFiles([path.join(ROOT, "components"), path.dirname(path.dirname(path.join(ROOT, spec.entry))), path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
+    // Sources a component bundles: its own package and the shared packages/ it imports (plus
+    // components/, which holds most entries).
+    const inputs = hashFiles([path.join(ROOT, "components"), path.join(ROOT, "packages"), pkgDir, path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
     changed = (await cached(`component:${name}`, inputs, [out], async () => {
       await step(`[${i + 1}/${names.length}] ${name}: ${spec.engine === "wat" ? "assemble" : "bundle + componentize"} (${spec.engine})`, async () => {
         const witDir = stageWit(spec.wit, spec.wasi_alias === true);

@@ -6,6 +6,7 @@ export const EXPORTER: Record<string, string> = {
   "keel:storage/types": "storage",
   "keel:storage/kv": "storage",
   "keel:storage/log": "storage",
+  "keel:storage/replication": "storage",
   "keel:storage/admin": "storage",
   "keel:auth/verifier": "auth",
   "keel:rate-limit/limiter": "rate-limit",

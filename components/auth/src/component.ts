@@ -1,5 +1,5 @@
 // Wiring only: keel:auth/verifier → policy.ts, settings from the host's KEEL_NODE_CONFIG.
-import { nodeConfig } from "../../storage/src/node-config.ts";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { authorize, authSettings, type AuthSettings } from "./policy.ts";
 
 let settings: AuthSettings | undefined;

@@ -10,7 +10,7 @@ import { p256, p384 } from "@noble/curves/nist.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { PKCS1_SHA256, PKCS1_SHA384, PKCS1_SHA512, PSS, mgf1 } from "micro-rsa-dsa-dh/rsa.js";
 import { base64urlnopad } from "@scure/base";
-import { decodeUtf8 } from "../../storage/src/utf8.ts";
+import { decodeUtf8 } from "@keel/bytes";
 
 export type Alg = "HS256" | "HS384" | "HS512" | "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "EdDSA";
 export const SUPPORTED: Alg[] = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];

@@ -2,7 +2,7 @@
 // PEM files and JWKS already turned into JWKs by the host) and secrets from the environment
 // variables the config names (never from the file itself).
 import { algsForJwk, scopesOf, SUPPORTED, TokenError, verifyToken, type Alg, type Jwk, type Key } from "./jwt.ts";
-import { encodeUtf8 } from "../../storage/src/utf8.ts";
+import { encodeUtf8 } from "@keel/bytes";
 
 export type RouteClass = "read" | "write" | "admin" | "sync" | "mesh" | "health";
 

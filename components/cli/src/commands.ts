@@ -1,6 +1,6 @@
 // The keel cli's commands over a data dir, as plain functions of their arguments so tests
 // run them directly. Output is text lines; the exit code says whether it worked.
-import { toBase64, fromBase64 } from "../../storage/src/base64.ts";
+import { toBase64, fromBase64 } from "@keel/bytes";
 
 export interface Entry {
   key: string;

@@ -8,7 +8,7 @@ import { exit } from "wasi:cli/exit@0.2.12";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
 import * as admin from "keel:storage/admin@0.1.0";
-import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { runCommand, type Store } from "./commands.ts";
 
 function writeLines(stream: { blockingWriteAndFlush(b: Uint8Array): void }, lines: string[]): void {

@@ -1,9 +1,8 @@
-// Wiring only: keel:conflict/resolver → policy.ts and strategies.ts; `custom` calls the plugged
+// Wiring only: keel:conflict/resolver → @keel/model's policy and strategies; `custom` calls the plugged
 // keel:conflict/merge (a user's plug-in, or merge-default which declines).
 import { merge } from "keel:conflict/merge@0.1.0";
-import { nodeConfig } from "../../storage/src/node-config.ts";
-import { conflictSettings, strategyFor, type ConflictSettings } from "./policy.ts";
-import { resolve, type Version } from "./strategies.ts";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
+import { conflictSettings, resolve, strategyFor, type ConflictSettings, type Version } from "@keel/model";
 
 let settings: ConflictSettings | undefined;
 function current(): ConflictSettings {

@@ -4,7 +4,7 @@ import type { Request, Response } from "./http-types.ts";
 import { errorResponse, fromThrown, jsonResponse } from "./errors.ts";
 import { decodeText, decodeUtf8Strict, encodeText, toBase64, fromBase64 } from "./text.ts";
 import { runSync, type Io, type SyncApi } from "./sync-runner.ts";
-import { checkKey } from "../../storage/src/keys.ts";
+import { checkKey } from "@keel/model";
 
 export type { Request, Response } from "./http-types.ts";
 

@@ -1,8 +1,8 @@
 // Text and base64 helpers the router needs, without engine globals (QuickJS has no
 // TextEncoder/TextDecoder).
-import { encodeUtf8, decodeUtf8 } from "../../storage/src/utf8.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 
-export { toBase64, fromBase64 } from "../../storage/src/base64.ts";
+export { toBase64, fromBase64 } from "@keel/bytes";
 
 export function encodeText(s: string): Uint8Array {
   // ASCII (most headers and JSON) without the per-character array of encodeUtf8.

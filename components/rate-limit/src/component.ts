@@ -1,6 +1,6 @@
 // Wiring only: keel:rate-limit/limiter → limits.ts, state in the /data preopen.
-import { nodeConfig } from "../../storage/src/node-config.ts";
-import { WasiDir } from "../../storage/src/wasi-dir.ts";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
+import { WasiDir } from "@keel/wasi-dir/wasi";
 import { Limiter, limitSettings, type Identity } from "./limits.ts";
 
 let limiter: Limiter | undefined;

@@ -1,9 +1,8 @@
 // Rate-limit decisions from [rate_limit] in edge.toml, with GCRA state in files so every
 // instance on the node (wasmtime serve runs each request in its own) shares one allowance.
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { Dir } from "../../storage/src/dir.ts";
-import { withLock } from "../../storage/src/lock.ts";
-import { encodeUtf8, decodeUtf8, toHex } from "../../storage/src/utf8.ts";
+import { withLock, type Dir } from "@keel/wasi-dir";
+import { encodeUtf8, decodeUtf8, toHex } from "@keel/bytes";
 import { gcra, type Rule } from "./gcra.ts";
 import type { RateLimitSection } from "@keel/config";
 

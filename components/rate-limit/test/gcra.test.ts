@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { gcra } from "../src/gcra.ts";
 import { Limiter, limitSettings, bucketOf } from "../src/limits.ts";
-import { NodeDir } from "../../storage/test/node-dir.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
 
 describe("gcra", () => {
   const rule = { rate: 10, burst: 5 };

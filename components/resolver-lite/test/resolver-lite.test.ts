@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { compare } from "../../conflict/src/hlc.ts";
+import { compare } from "@keel/model";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
 

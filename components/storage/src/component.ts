@@ -1,14 +1,13 @@
 // Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit); conflicts go to
 // the imported keel:conflict/resolver.
-import { nodeConfig } from "./node-config.ts";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
 import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
-import { WasiDir } from "./wasi-dir.ts";
+import { WasiDir } from "@keel/wasi-dir/wasi";
 import { settingsFrom } from "./settings.ts";
-import { encodeUtf8 } from "./utf8.ts";
-import { conflictSettings } from "../../conflict/src/policy.ts";
-import { resolve } from "../../conflict/src/strategies.ts";
+import { encodeUtf8 } from "@keel/bytes";
+import { conflictSettings, resolve } from "@keel/model";
 import type { Part } from "./record.ts";
 
 // NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads
@@ -60,6 +59,17 @@ export const log = {
   topics: () => open().log.topics(),
 };
 
+export const replication = {
+  keyChanges: (from: number, max: number, collapse: boolean) => open().replication.keyChanges(Number(from), max, collapse),
+  lastRecord: (topic: string) => open().replication.lastRecord(topic),
+  cursor: (name: string) => {
+    const at = open().replication.cursor(name);
+    return at < 0 ? null : at;
+  },
+  ack: (name: string, offset: number) => open().replication.ack(name, Number(offset)),
+  queueDepth: () => open().queueDepth(),
+};
+
 export const admin = {
   usage: () => {
     const s = open();
@@ -69,7 +79,7 @@ export const admin = {
   verify: () => open().verify(),
   compact: () => open().compact(),
   counters: () => open().counters.all(),
-  queue: () => open().queueDepth().map((q) => ({ name: q.name, records: q.records, oldestMs: q.oldestMs })),
+  queue: () => open().queueDepth(),
   conflicts: (from: number, max: number) => open().conflictLog.read("conflicts", Number(from), max),
   recordEvent: (name: string) => {
     if (!/^keel_[a-z0-9_]{1,90}_total$/.test(name)) throw { tag: "other", val: `not an event counter name: ${name.slice(0, 100)}` };

@@ -1,9 +1,8 @@
 // Durable counters for rare storage events (evictions, compactions, refused writes), shared by
 // every instance on the data dir: one file per counter under `metrics/`, bumped under a lock.
 // Not for per-request counts: each bump is a locked read and an fsynced write.
-import type { Dir } from "./dir.ts";
-import { withLock } from "./lock.ts";
-import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
+import { withLock, type Dir } from "@keel/wasi-dir";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 
 const DIR = "metrics";
 const NAME = /^[a-z_][a-z0-9_]{0,99}$/;

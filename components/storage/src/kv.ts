@@ -3,14 +3,12 @@
 // (wasmtime serve's default) pays no start-up scan. Every write is stamped with a hybrid
 // logical clock; versions that arrive from other nodes (`apply`) go through conflict
 // resolution, and deletes are tombstones so they replicate too.
-import type { Dir } from "./dir.ts";
+import { withLock, type Dir } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyOfName } from "./keys.ts";
 import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
-import { withLock } from "./lock.ts";
-import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
-import { compare, formatHlc, mergedStamp, parseHlc, tick, type Hlc } from "../../conflict/src/hlc.ts";
-import type { Resolution, Strategy, Version } from "../../conflict/src/strategies.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { compare, formatHlc, mergedStamp, parseHlc, tick, type Hlc, type Resolution, type Strategy, type Version } from "@keel/model";
 
 export interface Entry {
   key: string;

@@ -12,12 +12,11 @@
 //
 // A crash can leave a torn frame only at the end of the newest segment: readers stop there
 // (never serving it) and the next append cuts it off before writing.
-import type { Dir } from "./dir.ts";
-import { crc32 } from "./crc32.ts";
+import { withLock, type Dir } from "@keel/wasi-dir";
+import { crc32, encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { checkTopic, isTopic } from "@keel/model";
 import { storageError } from "./errors.ts";
-import { withLock } from "./lock.ts";
 import { DEFAULT_SETTINGS, type StorageSettings } from "./settings.ts";
-import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
 
 export interface LogRecord {
   offset: number;
@@ -33,17 +32,10 @@ export interface Segment {
 
 const MAGIC = 0x31474c4b; // "KLG1"
 const HEADER = 32;
-const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const MAX_BATCH_RECORDS = 10_000;
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 export const MAX_READ_RECORDS = 1000;
 const MAX_READ_BYTES = 4 * 1024 * 1024;
-
-export function checkTopic(topic: string): void {
-  if (typeof topic !== "string" || !TOPIC.test(topic)) {
-    throw storageError("invalid-key", `topic ${JSON.stringify(String(topic).slice(0, 40))} must be 1-128 of A-Z a-z 0-9 . _ - and start with a letter or digit`);
-  }
-}
 
 const segName = (base: number) => `${String(base).padStart(16, "0")}.seg`;
 
@@ -206,7 +198,7 @@ export class TopicLog {
   }
 
   topics(): string[] {
-    return this.dir.list(this.root).filter((n) => TOPIC.test(n)).sort();
+    return this.dir.list(this.root).filter((n) => isTopic(n)).sort();
   }
 
   /** Segments of a topic, oldest first. */

@@ -10,9 +10,8 @@
 //   12+m.. the values of the parts, one after another
 //
 // Normally one part; several only while keep-both keeps siblings. A delete is a part with "d".
-import { crc32 } from "./crc32.ts";
+import { crc32, encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { storageError } from "./errors.ts";
-import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
 
 const MAGIC = [0x4b, 0x45, 0x4c, 0x32];
 

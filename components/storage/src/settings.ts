@@ -1,6 +1,7 @@
 // Storage settings from edge.toml's [storage] (the hosts pass the parsed config to every
 // component as JSON in the KEEL_NODE_CONFIG environment variable). Missing or bad values fall
 // back to defaults here; the host reports bad config files before anything starts.
+import { DEFAULT_NODE_ID, isNodeId, outbound } from "@keel/model";
 
 export type Eviction = "oldest" | "priority" | "lru" | "compact";
 
@@ -36,7 +37,7 @@ export const DEFAULT_SETTINGS: StorageSettings = {
   maxQueue: 0,
   retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 },
   segmentBytes: 1024 * 1024,
-  node: "edge-local",
+  node: DEFAULT_NODE_ID,
   origin: "edge",
   tombstoneTtlSeconds: 7 * 24 * 3600,
 };
@@ -65,7 +66,7 @@ export function settingsFrom(config: unknown): StorageSettings {
       maxBytesPerTopic: num(retention.max_bytes_per_topic, 0),
     },
     segmentBytes: num(s.segment_bytes, DEFAULT_SETTINGS.segmentBytes, 4096, 256 * 1024 * 1024),
-    node: typeof c.node?.id === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(c.node.id as string) ? (c.node.id as string) : DEFAULT_SETTINGS.node,
+    node: isNodeId(c.node?.id) ? (c.node!.id as string) : DEFAULT_SETTINGS.node,
     origin: c.node?.role === "cloud" ? "cloud" : "edge",
     tombstoneTtlSeconds: num(s.tombstone_ttl_seconds, DEFAULT_SETTINGS.tombstoneTtlSeconds),
     syncedPrefixes,
@@ -73,16 +74,3 @@ export function settingsFrom(config: unknown): StorageSettings {
   };
 }
 
-export type Direction = "edge_to_cloud" | "cloud_to_edge" | "bidirectional";
-
-/** What this node sends: topics and key prefixes whose direction leaves its role. */
-export function outbound(sync: Record<string, unknown>, role: "edge" | "cloud"): { topics: string[]; prefixes: string[] } {
-  if (sync.enabled !== true) return { topics: [], prefixes: [] };
-  const sends = (d: unknown) => d === "bidirectional" || d === (role === "edge" ? "edge_to_cloud" : "cloud_to_edge");
-  const list = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
-  const local = new Set(list(sync.local_topics as never).map(String));
-  return {
-    topics: list(sync.topics).filter((t) => typeof t.name === "string" && !local.has(t.name as string) && sends(t.direction ?? "edge_to_cloud")).map((t) => t.name as string),
-    prefixes: list(sync.prefixes).filter((p) => typeof p.prefix === "string" && sends(p.direction ?? "edge_to_cloud")).map((p) => p.prefix as string),
-  };
-}

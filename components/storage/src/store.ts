@@ -1,15 +1,14 @@
 // The whole data dir: KV + topic logs, usage against [storage] limits, eviction, verify and
 // compaction. Limits are enforced on every write from a usage figure recounted at most once a
 // second (shared through `state/usage`), so the limit is soft by what one second of writes adds.
-import type { Dir } from "./dir.ts";
+import { withLock, STALE_MS, type Dir } from "@keel/wasi-dir";
 import { storageError } from "./errors.ts";
 import { Kv, type ApplyOutcome, type ConflictRecord, type Fallback, type RemoteVersion, type Resolver } from "./kv.ts";
 import { TopicLog } from "./log.ts";
-import { withLock, STALE_MS } from "./lock.ts";
 import { Counters } from "./counters.ts";
 import type { StorageSettings } from "./settings.ts";
-import { encodeUtf8, decodeUtf8 } from "./utf8.ts";
-import { queueLags, readCursor, type QueueLag } from "./sync-queue.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { FEED_TOPIC, KEY_FEED, Replication, queueLags, readCursor, type QueueLag } from "./replication.ts";
 
 export interface Usage {
   usedBytes: number;
@@ -49,8 +48,10 @@ export class Store {
 
   /** Every conflict resolution, as JSON records (read at /_keel/conflicts). */
   readonly conflictLog: TopicLog;
-  /** The sync outbox: one `{"k", "v"}` record per change to a key under a synced prefix. */
+  /** The key change feed: one `{"k", "v"}` record per change to a key under a replicated prefix. */
   readonly outbox: TopicLog;
+  /** Changes for other nodes, read and acknowledged past cursors (keel:storage/replication). */
+  readonly replication: Replication;
 
   constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}, conflicts?: { resolver: Resolver; fallback: Fallback }) {
     this.dir = dir;
@@ -65,10 +66,11 @@ export class Store {
       // NOTE: an edge queues its own writes; the cloud also queues versions applied from edges,
       // so other edges pull them. Versions an edge pulls are never queued back.
       beforeChange: (key, version, local) => {
-        if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append("outbox", [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
+        if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append(FEED_TOPIC, [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
       },
     });
     this.log = new TopicLog(dir, settings, now);
+    this.replication = new Replication(dir, this.kv, this.log, this.outbox);
     this.conflictLog = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 16 * 1024 * 1024 } }, now, "system");
   }
 
@@ -112,7 +114,7 @@ export class Store {
 
   put(key: string, value: Uint8Array, ifMatch?: string): string {
     const size = value.length + key.length + 64;
-    if (this.synced(key)) this.checkQueue("@outbox", this.outbox, "outbox");
+    if (this.synced(key)) this.checkQueue(KEY_FEED, this.outbox, FEED_TOPIC);
     this.ensureRoom(size);
     const v = this.kv.put(key, value, ifMatch);
     this.charge(size);

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Kv } from "../src/kv.ts";
-import { encodeUtf8, decodeUtf8 } from "../src/utf8.ts";
-import { NodeDir } from "./node-dir.ts";
+import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { NodeDir } from "@keel/wasi-dir/testing";
 
 const text = (s: string) => encodeUtf8(s);
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { TopicLog } from "../src/log.ts";
 import { DEFAULT_SETTINGS, type StorageSettings } from "../src/settings.ts";
-import { NodeDir } from "./node-dir.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
 
 const b = (s: string) => new TextEncoder().encode(s);
 const s = (u: Uint8Array) => new TextDecoder().decode(u);

@@ -5,7 +5,7 @@ import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Store } from "../src/store.ts";
 import { DEFAULT_SETTINGS, settingsFrom, type StorageSettings } from "../src/settings.ts";
-import { NodeDir } from "./node-dir.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
 
 const b = (s: string) => new TextEncoder().encode(s);
 
@@ -83,8 +83,7 @@ describe("Store limits and eviction", () => {
 
   it("evicting unsynced records of a synced topic is counted and logged", () => {
     const s = make({ maxBytes: 20_000, eviction: "oldest", segmentBytes: 4096, syncedTopics: ["events"] });
-    fs.mkdirSync(path.join(dir.root, "sync", "cursors"), { recursive: true });
-    fs.writeFileSync(path.join(dir.root, "sync", "cursors", "events"), "5");
+    s.replication.ack("events", 5);
     for (let i = 0; i < 100; i++) s.append("events", [new Uint8Array(300)]);
     expect(s.counters.get("keel_storage_evicted_unsynced_records_total")).toBeGreaterThan(0);
     expect(events.some((e) => e.msg === "evicted unsynced records" && e.topic === "events")).toBe(true);

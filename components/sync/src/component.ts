@@ -1,22 +1,39 @@
-// Wiring only: keel:sync exports → outbox.ts; storage writes go through the keel:storage imports
-// (so conflicts are resolved and the outbox is kept), reads of logs and cursors use /data.
-import { nodeConfig } from "../../storage/src/node-config.ts";
+// Wiring only: keel:sync exports → outbox.ts. Changes are read and acknowledged through
+// keel:storage/replication, applied through keel:storage/kv and log; /data holds only sync's
+// own run state (pause flag, last run, run marker).
+import { nodeConfig } from "@keel/wasi-dir/node-config";
+import { WasiDir } from "@keel/wasi-dir/wasi";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
-import { WasiDir } from "../../storage/src/wasi-dir.ts";
-import { Sync, SyncError, syncConfig } from "./outbox.ts";
+import * as replication from "keel:storage/replication@0.1.0";
+import { syncConfig } from "./config.ts";
+import { Sync, SyncError, type Storage } from "./outbox.ts";
+
+/** u64s cross as numbers (QuickJS) or bigints; option none as null or undefined. */
+const num = (v: number | bigint | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+
+const storage: Storage = {
+  apply: (key, remote) => kv.apply(key, remote),
+  append: (topic, payloads) => void log.append(topic, payloads),
+  read: (topic, from, max) => log.read(topic, from, max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
+  keyChanges: (from, max, collapse) => {
+    const c = replication.keyChanges(from, max, collapse);
+    return { keys: c.keys, read: c.read, last: num(c.last) };
+  },
+  lastRecord: (topic) => {
+    const r = replication.lastRecord(topic);
+    return r ? { offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload } : null;
+  },
+  cursor: (name) => num(replication.cursor(name)) ?? -1,
+  ack: (name, offset) => replication.ack(name, offset),
+  queueDepth: () => replication.queueDepth().map((q) => ({ name: q.name, records: Number(q.records), oldestMs: Number(q.oldestMs) })),
+};
 
 let sync: Sync | undefined;
 function current(): Sync {
   if (!sync) {
     const { config, env } = nodeConfig();
-    sync = new Sync(WasiDir.open(), syncConfig(config, env), {
-      apply: (key, remote) => kv.apply(key, remote),
-      append: (topic, payloads) => {
-        const { first, count } = log.append(topic, payloads);
-        return Array.from({ length: count }, (_, i) => first + i);
-      },
-    });
+    sync = new Sync(WasiDir.open(), syncConfig(config, env), storage);
   }
   return sync;
 }

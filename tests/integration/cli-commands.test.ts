@@ -3,10 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { runCommand, type Store } from "../src/commands.ts";
-import { Store as DataStore } from "../../storage/src/store.ts";
-import { DEFAULT_SETTINGS } from "../../storage/src/settings.ts";
-import { NodeDir } from "../../storage/test/node-dir.ts";
+import { runCommand, type Store } from "../../components/cli/src/commands.ts";
+import { Store as DataStore } from "../../components/storage/src/store.ts";
+import { DEFAULT_SETTINGS } from "../../components/storage/src/settings.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
 
 const text = { encode: (s: string) => new TextEncoder().encode(s), decode: (b: Uint8Array) => new TextDecoder().decode(b) };
 

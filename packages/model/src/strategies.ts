@@ -1,6 +1,6 @@
 // Built-in resolution strategies, and `custom` through a merge plug-in with a fallback. Each
 // built-in is a total order on versions, so whichever order versions arrive in, every node
-// keeps the same one (the property tests in test/convergence.test.ts check this).
+// keeps the same one (the property tests in components/conflict/test/convergence.test.ts check this).
 import { compare, type Hlc } from "./hlc.ts";
 
 export type Origin = "edge" | "cloud";

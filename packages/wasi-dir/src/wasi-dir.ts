@@ -4,7 +4,7 @@ import { getDirectories } from "wasi:filesystem/preopens@0.2.12";
 import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import type { Descriptor } from "wasi:filesystem/types@0.2.12";
 import type { Dir, FileStat } from "./dir.ts";
-import { storageError } from "./errors.ts";
+import { ioError } from "./errors.ts";
 
 export const DATA_PREOPEN = "/data";
 
@@ -32,7 +32,7 @@ export class WasiDir implements Dir {
     for (const [desc, name] of getDirectories()) {
       if (name === DATA_PREOPEN || name === DATA_PREOPEN + "/") return new WasiDir(desc);
     }
-    throw storageError("io", `no data directory: preopen a directory as ${DATA_PREOPEN} (wasmtime serve --dir <data>::/data)`);
+    throw ioError(`no data directory: preopen a directory as ${DATA_PREOPEN} (wasmtime serve --dir <data>::/data)`);
   }
 
   read(path: string): Uint8Array | null {
@@ -46,7 +46,7 @@ export class WasiDir implements Dir {
       this.root.renameAt(tmp, this.root, path);
     } catch (e) {
       this.remove(tmp);
-      throw storageError("io", `rename ${tmp} -> ${path}: ${code(e)}`);
+      throw ioError(`rename ${tmp} -> ${path}: ${code(e)}`);
     }
     if (durable) this.syncDirOf(path);
   }
@@ -68,7 +68,7 @@ export class WasiDir implements Dir {
       return true;
     } catch (e) {
       if (code(e) === "no-entry") return false;
-      throw storageError("io", `remove ${path}: ${code(e)}`);
+      throw ioError(`remove ${path}: ${code(e)}`);
     }
   }
 
@@ -78,7 +78,7 @@ export class WasiDir implements Dir {
       d = this.root.openAt(NOFOLLOW, path, { directory: true }, { read: true });
     } catch (e) {
       if (code(e) === "no-entry") return [];
-      throw storageError("io", `open dir ${path}: ${code(e)}`);
+      throw ioError(`open dir ${path}: ${code(e)}`);
     }
     const names: string[] = [];
     const stream = d.readDirectory();
@@ -101,7 +101,7 @@ export class WasiDir implements Dir {
       try {
         this.root.createDirectoryAt(sofar);
       } catch (e) {
-        if (code(e) !== "exist") throw storageError("io", `mkdir ${sofar}: ${code(e)}`);
+        if (code(e) !== "exist") throw ioError(`mkdir ${sofar}: ${code(e)}`);
       }
     }
   }
@@ -114,7 +114,7 @@ export class WasiDir implements Dir {
       return { size: Number(st.size), mtimeMs: ms(st.dataModificationTimestamp), atimeMs: ms(st.dataAccessTimestamp) };
     } catch (e) {
       if (code(e) === "no-entry") return null;
-      throw storageError("io", `stat ${path}: ${code(e)}`);
+      throw ioError(`stat ${path}: ${code(e)}`);
     }
   }
 
@@ -124,7 +124,7 @@ export class WasiDir implements Dir {
       fd = this.root.openAt(NOFOLLOW, path, {}, { read: true });
     } catch (e) {
       if (code(e) === "no-entry") return null;
-      throw storageError("io", `open ${path}: ${code(e)}`);
+      throw ioError(`open ${path}: ${code(e)}`);
     }
     try {
       const chunks: Uint8Array[] = [];
@@ -141,7 +141,7 @@ export class WasiDir implements Dir {
       for (const c of chunks) { out.set(c, o); o += c.length; }
       return out;
     } catch (e) {
-      throw storageError("io", `read ${path}: ${code(e)}`);
+      throw ioError(`read ${path}: ${code(e)}`);
     } finally {
       dispose(fd);
     }
@@ -152,14 +152,14 @@ export class WasiDir implements Dir {
     try {
       fd = this.root.openAt(NOFOLLOW, path, { create: true }, { write: true });
     } catch (e) {
-      throw storageError("io", `open ${path}: ${code(e)}`);
+      throw ioError(`open ${path}: ${code(e)}`);
     }
     try {
       let off = 0;
       while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
       fd.syncData();
     } catch (e) {
-      throw storageError("io", `write ${path}: ${code(e)}`);
+      throw ioError(`write ${path}: ${code(e)}`);
     } finally {
       dispose(fd);
     }
@@ -170,13 +170,13 @@ export class WasiDir implements Dir {
     try {
       fd = this.root.openAt(NOFOLLOW, path, {}, { write: true });
     } catch (e) {
-      throw storageError("io", `open ${path}: ${code(e)}`);
+      throw ioError(`open ${path}: ${code(e)}`);
     }
     try {
       fd.setSize(size);
       fd.syncData();
     } catch (e) {
-      throw storageError("io", `truncate ${path}: ${code(e)}`);
+      throw ioError(`truncate ${path}: ${code(e)}`);
     } finally {
       dispose(fd);
     }
@@ -202,14 +202,14 @@ export class WasiDir implements Dir {
     try {
       fd = this.root.openAt(NOFOLLOW, path, { ...open, truncate: true }, { write: true });
     } catch (e) {
-      throw storageError("io", `create ${path}: ${code(e)}`);
+      throw ioError(`create ${path}: ${code(e)}`);
     }
     try {
       let off = 0;
       while (off < data.length) off += Number(fd.write(data.subarray(off), off));
       if (durable) fd.syncData();
     } catch (e) {
-      throw storageError("io", `write ${path}: ${code(e)}`);
+      throw ioError(`write ${path}: ${code(e)}`);
     } finally {
       dispose(fd);
     }

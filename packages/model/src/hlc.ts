@@ -1,6 +1,7 @@
 // Hybrid logical clocks (Kulkarni et al.): physical time when it moves forward, a logical
 // counter when it does not, the node id to break ties. A total order, the same on every node.
 // As a string (the HTTP ETag): `<wall-ms>.<counter>.<node>`.
+import { isNodeId } from "./names.ts";
 
 export interface Hlc {
   wallMs: number;
@@ -8,8 +9,8 @@ export interface Hlc {
   node: string;
 }
 
-/** A node id; a trailing `~` marks the stamp of a merge (see mergedStamp). */
-const NODE = /^[A-Za-z0-9._-]{1,64}~?$/;
+/** The node of a stamp: a node id; a trailing `~` marks the stamp of a merge (see mergedStamp). */
+const isStampNode = (node: string) => isNodeId(node.endsWith("~") ? node.slice(0, -1) : node);
 
 /** The stamp for a local event after `last` at physical time `nowMs`. */
 export function tick(node: string, last: Hlc | null, nowMs: number): Hlc {
@@ -30,7 +31,7 @@ export function formatHlc(h: Hlc): string {
 
 export function parseHlc(s: string): Hlc | null {
   const m = /^(\d{1,16})\.(\d{1,9})\.(.+)$/.exec(s);
-  if (!m || !NODE.test(m[3])) return null;
+  if (!m || !isStampNode(m[3])) return null;
   return { wallMs: Number(m[1]), counter: Number(m[2]), node: m[3] };
 }
 

@@ -1,7 +1,7 @@
 // A per-path lock file shared by every instance on the data dir (O_EXCL create). wasmtime
 // serve runs concurrent requests in separate instances that share nothing but files.
 import type { Dir } from "./dir.ts";
-import { storageError } from "./errors.ts";
+import { ioError } from "./errors.ts";
 
 /**
  * A lock older than this is left over from a killed process and is broken. Holders keep a
@@ -19,7 +19,7 @@ export function withLock<T>(dir: Dir, path: string, now: () => number, fn: () =>
   while (!dir.createExclusive(lock, empty)) {
     const st = dir.stat(lock);
     if (st && now() - st.mtimeMs > STALE_MS) breakStale(dir, lock, now);
-    else if (now() - start > WAIT_MS) throw storageError("io", `timed out after ${WAIT_MS} ms waiting for ${lock}`);
+    else if (now() - start > WAIT_MS) throw ioError(`timed out after ${WAIT_MS} ms waiting for ${lock}`);
     // Back off with a real sleep (wasi monotonic clock) so waiters leave the CPU to the holder.
     dir.sleep(waitMs);
     waitMs = Math.min(waitMs * 2, 20);

@@ -1,4 +1,4 @@
-// Dir on node:fs, so kv.ts runs in plain Node tests. Same contract as wasi-dir.ts.
+// Dir on node:fs, so storage, sync and rate-limit logic runs in plain Node tests. Same contract as wasi-dir.ts.
 import fs from "node:fs";
 import path from "node:path";
 import type { Dir, FileStat } from "../src/dir.ts";

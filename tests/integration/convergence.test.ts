@@ -7,13 +7,11 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Kv, type RemoteVersion } from "../../storage/src/kv.ts";
-import { NodeDir } from "../../storage/test/node-dir.ts";
-import { conflictSettings, strategyFor } from "../src/policy.ts";
-import { resolve, type Strategy, type Version } from "../src/strategies.ts";
-import { formatHlc } from "../src/hlc.ts";
-import { mergeCounts, parseCounts, total } from "../../../examples/merge-counter/src/counter.ts";
-import { mergeDocs, parseDoc, formatStamp } from "../../../examples/merge-json/src/jsonmerge.ts";
+import { Kv, type RemoteVersion } from "../../components/storage/src/kv.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
+import { conflictSettings, formatHlc, resolve, strategyFor, type Strategy, type Version } from "@keel/model";
+import { mergeCounts, parseCounts, total } from "../../examples/merge-counter/src/counter.ts";
+import { mergeDocs, parseDoc, formatStamp } from "../../examples/merge-json/src/jsonmerge.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,5 +1,6 @@
 // Which strategy decides for a key: [conflict] in edge.toml, by longest key prefix or by
-// topic (`topic:<name>`), with a default, and a fallback for when a merge plug-in fails.
+// topic (`topic:<name>`), with a default, and a fallback for when a merge plug-in fails. Read by
+// conflict (the resolver) and by storage (the fallback when a plug-in keeps trapping).
 import type { Strategy } from "./strategies.ts";
 
 export const STRATEGIES: Strategy[] = ["last-write-wins", "first-write-wins", "cloud-wins", "edge-wins", "keep-both", "custom"];

@@ -1,0 +1,106 @@
+// Sync's wire format: a batch is JSON `{v: 1, node, kv, topics}` (a pull answer `{v: 1, kv, next,
+// topics}`), gzip-compressed with fflate when the plan says so. Key versions travel as
+// {k, v: stamp, o: origin, b: base64 value or null, r: superseded versions}; topic records as
+// [offset, timestamp ms, base64 payload]. Stored on the receiving side, a topic record is an
+// envelope {o: sender's offset, t, b} in `<topic>--<sender>`, so where the sender is is read from
+// the same write as the records.
+import { gzipSync, gunzipSync } from "fflate";
+import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
+import { checkKey, isReplicableTopic, parseHlc, scopedTopic } from "@keel/model";
+
+export class SyncError extends Error {}
+
+/** Largest batch a node accepts, after decompression (a gzip bomb is refused before inflating). */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
+export interface KvItem { k: string; v: string; o: string; b: string | null; r: string[] }
+export interface TopicItem { t: string; r: [number, number, string][] }
+export interface BatchDoc { v: 1; node: string; kv: KvItem[]; topics: TopicItem[] }
+export interface PullDoc { v: 1; kv: KvItem[]; next: number; topics: TopicItem[] }
+
+/** A remote version as `keel:storage/kv.apply` takes it. */
+export interface RemoteVersion { version: string; origin: string; value: Uint8Array | null; replaces: string[] }
+
+/** What storage's replication feed says a key is now. */
+export interface KeyState {
+  key: string;
+  parts: { version: string; origin: string; value: Uint8Array | null | undefined }[];
+  replaces: string[];
+}
+
+export interface LogRecord { offset: number; timestampMs: number; payload: Uint8Array }
+
+export function encodeBody(doc: BatchDoc | PullDoc, compress: boolean): { body: Uint8Array; raw: number } {
+  const json = encodeUtf8(JSON.stringify(doc));
+  return { body: compress ? gzipSync(json, { level: 6 }) : json, raw: json.length };
+}
+
+/** A batch body: gzip or plain JSON, refused when it would inflate past MAX_BATCH_BYTES. */
+export function decodeBody(body: Uint8Array): unknown {
+  let json = body;
+  if (body.length >= 18 && body[0] === 0x1f && body[1] === 0x8b) {
+    const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    if (v.getUint32(body.length - 4, true) > MAX_BATCH_BYTES) throw new SyncError(`batch inflates past ${MAX_BATCH_BYTES} bytes`);
+    try {
+      json = gunzipSync(body);
+    } catch {
+      throw new SyncError("batch is not valid gzip");
+    }
+  }
+  if (json.length > MAX_BATCH_BYTES) throw new SyncError(`batch is over ${MAX_BATCH_BYTES} bytes`);
+  try {
+    return JSON.parse(decodeUtf8(json));
+  } catch {
+    throw new SyncError("batch is not valid JSON");
+  }
+}
+
+/** Every part of each key, as batch items. */
+export function kvItems(keys: KeyState[]): KvItem[] {
+  return keys.flatMap((s) => s.parts.map((p) => ({ k: s.key, v: p.version, o: p.origin, b: p.value ? toBase64(p.value) : null, r: s.replaces })));
+}
+
+export function topicItem(topic: string, records: LogRecord[]): TopicItem {
+  return { t: topic, r: records.map((r) => [r.offset, r.timestampMs, toBase64(r.payload)]) };
+}
+
+export function checkKvItem(x: KvItem): { key: string; remote: RemoteVersion } {
+  if (typeof x?.k !== "string" || typeof x.v !== "string" || !parseHlc(x.v) || (x.o !== "edge" && x.o !== "cloud")) throw new SyncError("bad key version in batch");
+  try {
+    checkKey(x.k);
+  } catch (e) {
+    throw new SyncError(`bad key in batch: ${(e as { val?: string }).val ?? "invalid"}`);
+  }
+  let value: Uint8Array | null = null;
+  if (x.b !== null) {
+    const b = typeof x.b === "string" ? fromBase64(x.b) : null;
+    if (!b) throw new SyncError(`bad value for key ${JSON.stringify(x.k.slice(0, 40))}`);
+    value = b;
+  }
+  const replaces = Array.isArray(x.r) ? x.r.filter((r): r is string => typeof r === "string") : [];
+  return { key: x.k, remote: { version: x.v, origin: x.o, value, replaces } };
+}
+
+/** A topic item from `sender`, checked; its records go to `<topic>--<sender>`. */
+export function checkTopicItem(t: TopicItem, sender: string): { target: string; records: [number, number, string][] } {
+  if (typeof t?.t !== "string" || !isReplicableTopic(t.t) || !Array.isArray(t.r)) throw new SyncError("bad topic in batch");
+  for (const r of t.r) {
+    if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || typeof r[1] !== "number" || typeof r[2] !== "string" || !fromBase64(r[2])) throw new SyncError(`bad record in topic ${t.t}`);
+  }
+  return { target: scopedTopic(t.t, sender), records: t.r };
+}
+
+/** The stored form of a received record. */
+export function envelope([o, t, b]: [number, number, string]): Uint8Array {
+  return encodeUtf8(JSON.stringify({ o, t, b }));
+}
+
+/** The sender's offset in a stored envelope; -1 when there is none or it is not an envelope. */
+export function envelopeOffset(record: LogRecord | null | undefined): number {
+  if (!record) return -1;
+  try {
+    return (JSON.parse(decodeUtf8(record.payload)) as { o: number }).o;
+  } catch {
+    return -1;
+  }
+}
