@@ -26,7 +26,7 @@ describe("resolver-lite (the built WAT component)", async () => {
 
   it("keeps the local version exactly when it is later (wall-ms, counter, node id)", () => {
     const node = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
-    const stamp = fc.record({ wallMs: fc.bigInt({ min: 0n, max: 2n ** 52n }) // wall-ms is a safe integer in the TypeScript model, counter: fc.integer({ min: 0, max: 2 ** 31 }), node });
+    const stamp = fc.record({ wallMs: fc.bigInt({ min: 0n, max: 2n ** 52n }) /* wall-ms stays a safe integer in the TypeScript model */, counter: fc.integer({ min: 0, max: 2 ** 31 }), node });
     const close = fc.tuple(stamp, fc.boolean(), fc.boolean(), node).map(([a, sameWall, sameCounter, n]) => [a, { wallMs: sameWall ? a.wallMs : a.wallMs + 1n, counter: sameCounter ? a.counter : a.counter + 1, node: n }] as const);
     fc.assert(fc.property(fc.oneof(fc.tuple(stamp, stamp), close), fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }), ([l, r], value) => {
       const res = resolver.resolve("k/ey", version(l, value), version(r, undefined));
