@@ -3,6 +3,7 @@
 // serves the gateway's wasi:http/incoming-handler. Components listed `lazy` in edge.toml are
 // instantiated inside the first call that needs them (sync instantiation makes that possible).
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
 import { filesystem, setPreopens } from "./wasi-filesystem.ts";
@@ -15,6 +16,8 @@ import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
 import { log } from "./log.ts";
 
 type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
+const requireModule = createRequire(import.meta.url);
+
 type Instantiate = (getCoreModule: (p: string) => WebAssembly.Module, imports: Record<string, unknown>) => Instance;
 
 const WASI: Record<string, Record<string, unknown>> = {
@@ -81,11 +84,10 @@ export class Host {
     const existing = this.instances.get(name);
     if (existing) return existing;
     if (this.loading.has(name)) throw new Error(`component ${name} imports itself through a cycle`);
-    const mod = this.modules.get(`js:${name}`) as unknown as { instantiate: Instantiate } | undefined;
-    if (!mod) throw new Error(`component ${name} is not loaded (is it in dist/host? run pnpm build)`);
     this.loading.add(name);
     const t = performance.now();
     try {
+      const mod = this.glue(name);
       const dir = this.dirs.get(name) ?? path.join(this.opts.componentsDir, name);
       const inst = mod.instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
       this.instances.set(name, inst);
@@ -96,22 +98,24 @@ export class Host {
     }
   }
 
-  /** Load the JS glue of a component (and of everything it may call), then maybe instantiate. */
+  /** Instantiate `name` now when it is the gateway or eager; a lazy one waits for its first call. */
   async load(name: string): Promise<void> {
-    await this.loadGlue(name);
     if (name === "gateway" || this.modeOf(name) === "eager") this.instance(name);
   }
 
-  private async loadGlue(name: string): Promise<void> {
-    if (this.modules.has(`js:${name}`)) return;
+  /**
+   * A component's jco glue, loaded on first need. NOTE: require() of an ES module is synchronous
+   * (Node ≥ 22.12; the glue has no top-level await), so a lazy component's glue is not even read
+   * until the call that needs it — start-up parses only what the eager components use.
+   */
+  private glue(name: string): { instantiate: Instantiate } {
+    const loaded = this.modules.get(`js:${name}`) as unknown as { instantiate: Instantiate } | undefined;
+    if (loaded) return loaded;
     const file = path.join(this.opts.componentsDir, name, `${name}.js`);
     if (!fs.existsSync(file)) throw new Error(`component ${name}: ${file} is missing (run pnpm build)`);
-    // NOTE: import() is async, so glue for every component is loaded up front; only the
-    // instantiation (the expensive part) waits for first use.
-    this.modules.set(`js:${name}`, (await import(file)) as never);
-    for (const dep of new Set(Object.values(this.exporter))) {
-      if (dep !== name && fs.existsSync(path.join(this.opts.componentsDir, dep, `${dep}.js`))) await this.loadGlue(dep);
-    }
+    const mod = requireModule(file) as { instantiate: Instantiate };
+    this.modules.set(`js:${name}`, mod as never);
+    return mod;
   }
 
   private coreModule(file: string): WebAssembly.Module {
