@@ -4,6 +4,8 @@ import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import * as syncOutbox from "keel:sync/outbox@0.1.0";
 import * as syncCloud from "keel:sync/cloud@0.1.0";
 import { coreServices } from "./core-services.ts";
+import { encode, encodeAll } from "keel:text/utf8@0.1.0";
+import { useEncoder } from "./text.ts";
 import { gatewayExports } from "./exports.ts";
 import { runSync, type Io } from "./sync-runner.ts";
 import { request } from "./wasi-http-client.ts";
@@ -51,5 +53,7 @@ function syncIfDue(): void {
     // recorded in sync status by the run itself
   }
 }
+
+useEncoder({ encode, encodeAll });
 
 export const { incomingHandler, http } = gatewayExports(services, syncIfDue);
