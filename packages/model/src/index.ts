@@ -7,3 +7,4 @@ export {
 export { prefer, resolve, type Origin, type Version, type Strategy, type Decision, type Resolution, type Merge } from "./strategies.ts";
 export { conflictSettings, strategyFor, STRATEGIES, type ConflictSettings } from "./conflict-policy.ts";
 export { outbound, DEFAULT_NODE_ID, type Role, type Direction } from "./directions.ts";
+export { witError, witErrorText, describeThrown, type WitVariant } from "./wit-error.ts";
