@@ -37,7 +37,7 @@ async function cannon(name: string, url: string, unit: string, perRequest: numbe
   info(`  ${name} (${SECONDS} s, ${CONNECTIONS} connections) …`);
   const r = await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS,
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, ...request() }) }],
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, ...request() }) }],
   });
   if (r.non2xx || r.errors) info(`    warning: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
   return { name, rate: (r.requests.average * perRequest), unit, p99: r.latency.p99 };
@@ -167,7 +167,7 @@ function populate(dataDir: string, n: number): void {
   const value = encodeUtf8(VALUE);
   for (let i = 0; i < n; i++) {
     const key = `key-${i}`;
-    fs.writeFileSync(path.join(dataDir, "kv", fileName(encodeUtf8(key))), encodeRecord({ key, version: `1.${i}`, writtenAt: 1, value }));
+    fs.writeFileSync(path.join(dataDir, "kv", fileName(encodeUtf8(key))), encodeRecord({ key, writtenAt: 1, parts: [{ version: `1.${i}`, origin: "edge", value }], replaced: [] }));
     if (i && i % 100000 === 0) info(`    ${i} keys written`);
   }
 }

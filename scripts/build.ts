@@ -11,7 +11,8 @@ import * as esbuild from "esbuild";
 import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
 import { step, info } from "./lib/progress.ts";
 import { loadConfig } from "../host/src/config.ts";
-import { aliasWit, restoreWasiNames } from "./lib/wasi-alias.ts";
+import { restoreWasiNames } from "./lib/wasi-alias.ts";
+import { stageWit } from "./lib/stage-wit.ts";
 import { checkMergePlugin, pluginPath } from "../host/src/plugin.ts";
 
 const force = process.argv.includes("--force");
@@ -50,37 +51,6 @@ async function cached(key: string, inputs: string, outputs: string[], fn: () => 
   state[key] = inputs;
   saveState();
   return true;
-}
-
-/**
- * A WIT dir for one package: its own files plus every other keel package and WASI as deps.
- * `aliasWasi` renames every `wasi:` package to `wasx:` (see wasi-alias.ts: how the gateway is
- * built with QuickJS although componentize-qjs 0.4.5 cannot build a wasi:http world).
- */
-function stageWit(pkg: string, aliasWasi = false): string {
-  const dir = path.join(ROOT, "build", aliasWasi ? "wit-wasx" : "wit", pkg);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(path.join(dir, "deps"), { recursive: true });
-  const witRoot = path.join(ROOT, "wit");
-  const copy = (from: string, to: string) => {
-    if (fs.statSync(from).isDirectory()) {
-      fs.mkdirSync(to, { recursive: true });
-      for (const f of fs.readdirSync(from)) copy(path.join(from, f), path.join(to, f));
-    } else {
-      const text = fs.readFileSync(from, "utf8");
-      fs.writeFileSync(to, aliasWasi ? aliasWit(text) : text);
-    }
-  };
-  for (const f of fs.readdirSync(path.join(witRoot, pkg))) copy(path.join(witRoot, pkg, f), path.join(dir, f));
-  for (const other of fs.readdirSync(witRoot)) {
-    if (other === pkg) continue;
-    if (other === "deps") {
-      for (const d of fs.readdirSync(path.join(witRoot, "deps"))) copy(path.join(witRoot, "deps", d), path.join(dir, "deps", d));
-    } else {
-      copy(path.join(witRoot, other), path.join(dir, "deps", `keel-${other}`));
-    }
-  }
-  return dir;
 }
 
 async function bundle(spec: ComponentSpec, out: string): Promise<void> {
@@ -186,7 +156,7 @@ async function main(): Promise<void> {
       await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
         const { transpile } = await import("@bytecodealliance/jco");
         fs.rmSync(outDir, { recursive: true, force: true });
-        const { files } = await transpile(fs.readFileSync(wasm), { name, instantiation: { tag: "sync" }, noTypescript: true, quiet: true });
+        const { files } = await transpile(fs.readFileSync(wasm), { name, instantiation: "sync", noTypescript: true, quiet: true });
         for (const [file, bytes] of Object.entries(files as Record<string, Uint8Array>)) {
           fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
           fs.writeFileSync(path.join(outDir, file), bytes);

@@ -195,11 +195,12 @@ function main() {
       build();
       if (run(node, [path.join(ROOT, "scripts/budgets.ts")]) !== 0) fail("size budgets exceeded");
       if (run(node, [path.join(ROOT, "scripts/check-boundaries.ts")]) !== 0) fail("import boundaries crossed");
+      if (run(node, [path.join(ROOT, "scripts/typecheck.ts")]) !== 0) fail("type errors");
       return process.exit(runTests(node, rest));
     case "exec":
       if (!rest[0]) fail("usage: keel.mjs exec <script.ts> [args…]");
       // Scripts that only read config or measure what is built do not trigger a build.
-      if (!["scripts/build.ts", "scripts/measure.ts", "scripts/budgets.ts", "scripts/token.ts", "scripts/check-boundaries.ts"].includes(rest[0])) build();
+      if (!["scripts/build.ts", "scripts/measure.ts", "scripts/budgets.ts", "scripts/token.ts", "scripts/check-boundaries.ts", "scripts/typecheck.ts", "scripts/gen-types.ts"].includes(rest[0])) build();
       return exec(rest[0], rest.slice(1));
     default:
       fail(`unknown command '${cmd ?? ""}': use setup | start | test | exec <script>`);

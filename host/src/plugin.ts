@@ -37,7 +37,7 @@ export async function transpilePlugin(bytes: Uint8Array): Promise<string> {
   const entry = path.join(dir, "merge-plugin.js");
   if (fs.existsSync(entry)) return dir;
   const { transpile } = await import("@bytecodealliance/jco");
-  const { files } = await transpile(bytes, { name: "merge-plugin", instantiation: { tag: "sync" }, noTypescript: true, quiet: true });
+  const { files } = await transpile(bytes, { name: "merge-plugin", instantiation: "sync", noTypescript: true, quiet: true });
   const tmp = `${dir}.${process.pid}.tmp`;
   for (const [file, data] of Object.entries(files as Record<string, Uint8Array>)) {
     fs.mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });

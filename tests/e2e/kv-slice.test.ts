@@ -132,7 +132,7 @@ describe.each<HostKind>(["wasmtime", "node"])("KV slice on the %s host", (kind) 
   });
 
   // Negative cases, named for what they reject: [name, method, path, body, status, error code]
-  const rejects: [string, string, string, string | Uint8Array | undefined, number, string][] = [
+  const rejects: [string, string, string, string | Uint8Array<ArrayBuffer> | undefined, number, string][] = [
     ["missing key", "GET", "/v1/kv/never-written", undefined, 404, "not_found"],
     ["unknown route", "GET", "/v2/nothing", undefined, 404, "not_found"],
     ["root path", "GET", "/", undefined, 404, "not_found"],

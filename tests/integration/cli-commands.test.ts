@@ -13,9 +13,12 @@ const text = { encode: (s: string) => new TextEncoder().encode(s), decode: (b: U
 function storeOn(root: string): Store {
   const s = new DataStore(new NodeDir(root), DEFAULT_SETTINGS);
   return {
-    get: (k) => s.kv.get(k), put: (k, v, m) => s.put(k, v, m), delete: (k, m) => s.kv.delete(k, m),
-    scan: (p, c, l) => s.kv.scan(p, c, l), append: (t, p) => s.append(t, p), read: (t, f, m) => s.log.read(t, f, m),
-    topics: () => s.log.topics(), usage: () => ({ ...s.usage() }), verify: () => s.verify(), compact: () => s.compact(),
+    // The storage component's wiring, done here without WASM: option none is null across WIT.
+    get: (k) => s.kv.get(k) ?? null, put: (k, v, m) => s.put(k, v, m ?? undefined), delete: (k, m) => s.kv.delete(k, m ?? undefined),
+    scan: (p, c, l) => { const page = s.kv.scan(p, c ?? undefined, l); return { entries: page.entries, nextCursor: page.nextCursor ?? null }; },
+    append: (t, p) => s.append(t, p), read: (t, f, m) => s.log.read(t, f, m),
+    topics: () => s.log.topics(), usage: () => ({ ...s.usage(), maxValueBytes: s.settings.maxValueBytes, eviction: s.settings.eviction }),
+    verify: () => s.verify(), compact: () => s.compact(),
     queue: () => s.queueDepth(),
   };
 }

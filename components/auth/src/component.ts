@@ -1,6 +1,7 @@
 // Wiring only: keel:auth/verifier → policy.ts, settings from the host's KEEL_NODE_CONFIG.
 import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { authorize, authSettings, type AuthSettings } from "./policy.ts";
+import type * as Verifier from "keel:auth/verifier@0.1.0";
 
 let settings: AuthSettings | undefined;
 function current(): AuthSettings {
@@ -12,7 +13,6 @@ function current(): AuthSettings {
   return settings;
 }
 
-export const verifier = {
-  // QuickJS passes u64 as a number.
-  authorize: (routeClass: string, authorization: string | null, nowMs: number) => authorize(current(), routeClass, authorization, nowMs),
+export const verifier: typeof Verifier = {
+  authorize: (routeClass, authorization, nowMs) => authorize(current(), routeClass, authorization, nowMs),
 };

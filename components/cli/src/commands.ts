@@ -1,29 +1,22 @@
 // The keel cli's commands over a data dir, as plain functions of their arguments so tests
 // run them directly. Output is text lines; the exit code says whether it worked.
 import { toBase64, fromBase64 } from "@keel/bytes";
+import { witError, describeThrown } from "@keel/model";
 
-export interface Entry {
-  key: string;
-  value: Uint8Array;
-  version: string;
-}
+import type { Entry, LogRecord, Page, ResourceUsage } from "keel:storage/types@0.1.0";
 
-export interface LogRecord {
-  offset: number;
-  timestampMs: number;
-  payload: Uint8Array;
-}
+export type { Entry, LogRecord };
 
-/** The keel:storage imports the cli uses (u64s as numbers). */
+/** The keel:storage imports the cli uses (their WIT types; u64s as numbers: QuickJS). */
 export interface Store {
-  get(key: string): Entry | null | undefined;
-  put(key: string, value: Uint8Array, ifMatch: string | undefined): string;
-  delete(key: string, ifMatch: string | undefined): boolean;
-  scan(prefix: string, cursor: string | undefined, limit: number): { entries: Entry[]; nextCursor?: string | null };
+  get(key: string): Entry | null;
+  put(key: string, value: Uint8Array, ifMatch: string | null): string;
+  delete(key: string, ifMatch: string | null): boolean;
+  scan(prefix: string, cursor: string | null, limit: number): Page;
   append(topic: string, payloads: Uint8Array[]): number[];
   read(topic: string, from: number, max: number): LogRecord[];
   topics(): string[];
-  usage(): Record<string, unknown>;
+  usage(): ResourceUsage;
   queue(): { name: string; records: number; oldestMs: number }[];
   verify(): string[];
   compact(): number;
@@ -80,12 +73,12 @@ export function runCommand(args: string[], store: Store, text: Text, stdin: () =
       }
       case "put": {
         if (rest.length !== 2) return fail("put takes a key and a value", 2);
-        out.stdout.push(store.put(rest[0], text.encode(rest[1]), undefined));
+        out.stdout.push(store.put(rest[0], text.encode(rest[1]), null));
         return out;
       }
       case "delete": {
         if (rest.length !== 1) return fail("delete takes one key", 2);
-        if (!store.delete(rest[0], undefined)) return fail(`key ${JSON.stringify(rest[0])} does not exist`);
+        if (!store.delete(rest[0], null)) return fail(`key ${JSON.stringify(rest[0])} does not exist`);
         return out;
       }
       case "scan": {
@@ -167,18 +160,17 @@ export function runCommand(args: string[], store: Store, text: Text, stdin: () =
         return fail(`unknown command ${JSON.stringify(cmd)}`, 2);
     }
   } catch (e) {
-    const p = (e as { payload?: { tag?: string; val?: string } })?.payload ?? (e as { tag?: string; val?: string });
-    return fail(p?.tag ? `${p.tag}${p.val ? ": " + p.val : ""}` : String(e));
+    return fail(witError(e) ? describeThrown(e) : String(e));
   }
 }
 
 function forEachEntry(store: Store, prefix: string, fn: (e: Entry) => void): void {
-  let cursor: string | undefined;
+  let cursor: string | null = null;
   do {
     const page = store.scan(prefix, cursor, 1000);
     page.entries.forEach(fn);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
 }
 
 /**
@@ -205,7 +197,7 @@ function importLines(input: string, store: Store, out: Output, fail: (m: string,
       topics.get(doc.topic)!.push(value);
     } else return fail(`line ${i + 1}: needs "key" or "topic"; nothing was imported`);
   }
-  for (const [k, v] of keys) store.put(k, v, undefined);
+  for (const [k, v] of keys) store.put(k, v, null);
   let records = 0;
   for (const [topic, values] of topics) {
     for (let i = 0; i < values.length; i += IMPORT_BATCH) records += store.append(topic, values.slice(i, i + IMPORT_BATCH)).length;

@@ -10,6 +10,7 @@ import * as log from "keel:storage/log@0.1.0";
 import * as admin from "keel:storage/admin@0.1.0";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { runCommand, type Store } from "./commands.ts";
+import type * as Run from "wasi:cli/run@0.2.12";
 
 function writeLines(stream: { blockingWriteAndFlush(b: Uint8Array): void }, lines: string[]): void {
   if (!lines.length) return;
@@ -40,10 +41,10 @@ function readStdin(): string {
 }
 
 const store: Store = {
-  get: (key) => kv.get(key),
-  put: (key, value, ifMatch) => kv.put(key, value, ifMatch ?? null),
-  delete: (key, ifMatch) => kv.delete(key, ifMatch ?? null),
-  scan: (prefix, cursor, limit) => kv.scan(prefix, cursor ?? null, limit),
+  get: kv.get,
+  put: kv.put,
+  delete: kv.delete,
+  scan: kv.scan,
   append: (topic, payloads) => {
     const { first, count } = log.append(topic, payloads);
     return Array.from({ length: count }, (_, i) => first + i);
@@ -67,7 +68,7 @@ const text = {
   },
 };
 
-export const run = {
+export const run: typeof Run = {
   run() {
     // argv[0] is the program name.
     const out = runCommand(getArguments().slice(1), store, text, readStdin);

@@ -1,5 +1,6 @@
 // The services every gateway build has (storage, auth, rate limits), wired from the keel
-// imports. QuickJS: u64 crosses as a number.
+// imports. QuickJS: u64 crosses as a number, option none as null (the router's types say
+// undefined; converted here).
 import * as kv from "keel:storage/kv@0.1.0";
 import * as admin from "keel:storage/admin@0.1.0";
 import * as topicLog from "keel:storage/log@0.1.0";
@@ -11,10 +12,10 @@ export function coreServices(): Services {
   return {
     kv: {
       get: (key) => kv.get(key),
-      put: (key, value, ifMatch) => kv.put(key, value, ifMatch),
-      delete: (key, ifMatch) => kv.delete(key, ifMatch),
-      scan: (prefix, cursor, limit) => kv.scan(prefix, cursor, limit),
-      apply: (key, remote) => kv.apply(key, remote),
+      put: (key, value, ifMatch) => kv.put(key, value, ifMatch ?? null),
+      delete: (key, ifMatch) => kv.delete(key, ifMatch ?? null),
+      scan: (prefix, cursor, limit) => kv.scan(prefix, cursor ?? null, limit),
+      apply: (key, remote) => kv.apply(key, { ...remote, value: remote.value ?? null }),
     },
     log: {
       append: (topic, payloads) => {
@@ -36,9 +37,9 @@ export function coreServices(): Services {
       conflicts: (from, max) => admin.conflicts(from, max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
       recordEvent: (name) => admin.recordEvent(name),
     },
-    verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization, nowMs) },
+    verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization ?? null, nowMs) },
     limiter: {
-      check: (cls, who, nowMs) => limiter.check(cls, who, nowMs),
+      check: (cls, who, nowMs) => limiter.check(cls, { clientIp: who.clientIp, subject: who.subject ?? null, apiKey: who.apiKey ?? null }, nowMs),
       counters: () => limiter.counters().map((c) => ({ name: c.name, value: Number(c.value) })),
     },
     nowMs: () => Date.now(),

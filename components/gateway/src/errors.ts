@@ -1,6 +1,7 @@
 // JSON errors: `{ "error": code, "message": … }` with the status that fits.
 import type { Response } from "./http-types.ts";
 import { encodeText } from "./text.ts";
+import { witError } from "@keel/model";
 
 export function jsonResponse(status: number, value: unknown, headers: [string, string][] = []): Response {
   return {
@@ -30,15 +31,15 @@ const STORAGE_STATUS: Record<string, [number, string]> = {
 
 /** Turn anything a component call threw into a JSON error response. */
 export function fromThrown(e: unknown): Response {
-  const payload = (e as { payload?: unknown })?.payload ?? e;
-  const tag = (payload as { tag?: string })?.tag;
+  const err = witError(e);
+  const tag = err?.tag;
   if (tag === "backpressure") {
-    const after = Number((payload as { val?: unknown }).val) || 5;
+    const after = Number(err?.val) || 5;
     return errorResponse(503, "backpressure", `the sync queue is full; retry in ${after} s`, [["retry-after", String(after)]]);
   }
   if (tag && STORAGE_STATUS[tag]) {
     const [status, code] = STORAGE_STATUS[tag];
-    const val = (payload as { val?: unknown }).val;
+    const val = err?.val;
     return errorResponse(status, code, typeof val === "string" ? val : code.replace(/_/g, " "));
   }
   return errorResponse(500, "internal", e instanceof Error ? e.message : String(e));

@@ -1,18 +1,16 @@
 // The gateway's two exports over one router: wasi:http/incoming-handler (wasmtime serve) and
 // keel:gateway/http (the Node host, which serves HTTP itself).
-import type { IncomingRequest, ResponseOutparam } from "wasi:http/types@0.2.12";
+import type * as IncomingHandler from "wasi:http/incoming-handler@0.2.12";
+import type * as Http from "keel:gateway/http@0.1.0";
 import { CLIENT_ABORTS, handle, MAX_BODY_BYTES, type Services } from "./router.ts";
 import { serve } from "./wasi-http-server.ts";
 
-/** keel:gateway/http's request, as the bindings hand it over. */
-interface PlainRequest {
-  method: string;
-  pathWithQuery: string;
-  headers: [string, string][];
-  body: { tag: "bytes"; val: Uint8Array } | { tag: "too-large" };
+export interface GatewayExports {
+  incomingHandler: typeof IncomingHandler;
+  http: typeof Http;
 }
 
-export function gatewayExports(svc: Services, afterResponse?: () => void) {
+export function gatewayExports(svc: Services, afterResponse?: () => void): GatewayExports {
   const countAbort = () => {
     try {
       svc.admin.recordEvent(CLIENT_ABORTS);
@@ -22,13 +20,13 @@ export function gatewayExports(svc: Services, afterResponse?: () => void) {
   };
   return {
     incomingHandler: {
-      handle(incoming: IncomingRequest, outparam: ResponseOutparam): void {
+      handle(incoming, outparam) {
         if (!serve(incoming, outparam, MAX_BODY_BYTES, (req) => handle(req, svc))) countAbort();
         afterResponse?.();
       },
     },
     http: {
-      handle(req: PlainRequest) {
+      handle(req) {
         const headers = new Map<string, string>();
         for (const [k, v] of req.headers) headers.set(k, headers.has(k) ? `${headers.get(k)}, ${v}` : v);
         const body = req.body.tag === "bytes" ? req.body.val : null;

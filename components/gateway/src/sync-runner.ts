@@ -2,21 +2,18 @@
 // (retrying each with exponential backoff and jitter, within a bandwidth cap), then pull what
 // the cloud has for this edge. Plain TypeScript over the sync component and an HTTP client.
 import { decodeText } from "./text.ts";
+import { describeThrown, witError } from "@keel/model";
+import type { Batch, SyncPlan } from "keel:sync/outbox@0.1.0";
 
-export interface Plan {
-  cloudUrl: string;
-  token: string;
-  batchSize: number;
-  bandwidthBytesPerSecond: number;
-  maxAttempts: number;
-  compress: boolean;
-}
+/** A run's settings: keel:sync/outbox's plan. */
+export type Plan = SyncPlan;
 
+/** The part of keel:sync/outbox a run drives (its WIT types; tests pass plain objects). */
 export interface SyncApi {
-  plan(): Plan | null | undefined;
+  plan(): Plan | null;
   tryBegin(nowMs: number): boolean;
   end(): void;
-  nextBatch(): { id: string; body: Uint8Array; records: number; rawBytes: number } | null | undefined;
+  nextBatch(): Batch | null;
   ack(id: string, nowMs: number): void;
   fail(message: string, nowMs: number): void;
   pullQuery(): string;
@@ -96,9 +93,7 @@ export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN,
 
 /** A readable message from a JS error or a component error (`payload: {tag, val}`). */
 function describe(e: unknown): string {
-  const p = (e as { payload?: { tag?: string; val?: unknown } })?.payload;
-  if (p?.tag) return `${p.tag}${p.val !== undefined ? `: ${String(p.val)}` : ""}`;
-  return e instanceof Error ? e.message : String(e);
+  return describeThrown(e);
 }
 
 /** Call until a 2xx answer, waiting base × 2^attempt (+ up to 100% jitter) between tries. */
@@ -113,7 +108,7 @@ function withRetries(plan: Plan, io: Io, call: () => HttpResponse): HttpResponse
       // A refusal that retrying cannot fix.
       if (res.status === 400 || res.status === 401 || res.status === 403) break;
     } catch (e) {
-      last = `cloud unreachable: ${e instanceof Error ? e.message : String((e as { payload?: { tag?: string } })?.payload?.tag ?? e)}`;
+      last = `cloud unreachable: ${e instanceof Error ? e.message : String(witError(e)?.tag ?? e)}`;
     }
   }
   throw new Error(last);

@@ -28,10 +28,10 @@ export function request(method: "GET" | "POST", url: string, headers: [string, s
   const bodyStream = outBody.write();
   // NOTE: send first, then stream the body: the host buffers only one write before the request
   // is on its way, so writing a body over 4 KiB before sending would wait forever.
-  const future = send(req, undefined);
+  const future = send(req, null);
   if (body) for (let i = 0; i < body.length; i += 4096) bodyStream.blockingWriteAndFlush(body.subarray(i, i + 4096));
   dispose(bodyStream);
-  OutgoingBody.finish(outBody, undefined);
+  OutgoingBody.finish(outBody, null);
   future.subscribe().block();
   const result = future.get();
   if (!result || result.tag !== "ok") throw new Error("the response was already taken");

@@ -7,6 +7,7 @@ import type { IncomingRequest } from "wasi:http/types@0.2.12";
 import type { Request, Response } from "./http-types.ts";
 import { errorResponse } from "./errors.ts";
 import { decodeText, encodeText } from "./text.ts";
+import { witError } from "@keel/model";
 
 const METHODS: Record<string, string> = {
   get: "GET", head: "HEAD", post: "POST", put: "PUT", delete: "DELETE",
@@ -15,8 +16,7 @@ const METHODS: Record<string, string> = {
 
 /** What a failed wasi:io call threw: the stream-error variant (`closed`, `last-operation-failed`). */
 function streamErrorTag(e: unknown): string | undefined {
-  const p = (e as { payload?: unknown })?.payload ?? e;
-  return (p as { tag?: string })?.tag;
+  return witError(e)?.tag;
 }
 
 const dispose = (r: unknown) => (r as Partial<Disposable> | undefined)?.[Symbol.dispose]?.();
@@ -123,7 +123,7 @@ export function writeResponse(res: Response, outparam: ResponseOutparam): boolea
   }
   dispose(out);
   try {
-    OutgoingBody.finish(body, undefined);
+    OutgoingBody.finish(body, null);
   } catch {
     complete = false;
   }

@@ -1,7 +1,8 @@
 // Wiring only: keel:rate-limit/limiter → limits.ts, state in the /data preopen.
 import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { WasiDir } from "@keel/wasi-dir/wasi";
-import { Limiter, limitSettings, type Identity } from "./limits.ts";
+import { Limiter, limitSettings } from "./limits.ts";
+import type * as Api from "keel:rate-limit/limiter@0.1.0";
 
 let limiter: Limiter | undefined;
 function current(): Limiter {
@@ -11,9 +12,8 @@ function current(): Limiter {
   return limiter;
 }
 
-// QuickJS passes u64 as a number.
 export { api as limiter };
-const api = {
-  check: (routeClass: string, who: Identity, nowMs: number) => current().check(routeClass, who, nowMs),
+const api: typeof Api = {
+  check: (routeClass, who, nowMs) => current().check(routeClass, who, nowMs),
   counters: () => current().counters(),
 };

@@ -9,6 +9,10 @@ import { settingsFrom } from "./settings.ts";
 import { encodeUtf8 } from "@keel/bytes";
 import { conflictSettings, resolve } from "@keel/model";
 import type { Part } from "./record.ts";
+import type * as Kv from "keel:storage/kv@0.1.0";
+import type * as Log from "keel:storage/log@0.1.0";
+import type * as Replication from "keel:storage/replication@0.1.0";
+import type * as Admin from "keel:storage/admin@0.1.0";
 
 // NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads
 // everything it needs from files, and the settings come from the host's KEEL_NODE_CONFIG.
@@ -34,43 +38,43 @@ const bytes = (v: Uint8Array | number[]): Uint8Array => (v instanceof Uint8Array
 
 export const types = {};
 
-export const kv = {
-  get: (key: string) => open().kv.get(key) ?? null,
-  put: (key: string, value: Uint8Array, ifMatch?: string) => open().put(key, bytes(value), ifMatch ?? undefined),
-  delete: (key: string, ifMatch?: string) => open().kv.delete(key, ifMatch ?? undefined),
-  scan: (prefix: string, cursor: string | undefined, limit: number) => {
+export const kv: typeof Kv = {
+  get: (key) => open().kv.get(key) ?? null,
+  put: (key, value, ifMatch) => open().put(key, bytes(value), ifMatch ?? undefined),
+  delete: (key, ifMatch) => open().kv.delete(key, ifMatch ?? undefined),
+  scan: (prefix, cursor, limit) => {
     const page = open().kv.scan(prefix, cursor ?? undefined, limit);
     return { entries: page.entries, nextCursor: page.nextCursor ?? null };
   },
-  apply: (key: string, remote: { version: string; origin: string; value: Uint8Array | null; replaces: string[] }) => {
+  apply: (key, remote) => {
     if (remote.origin !== "edge" && remote.origin !== "cloud") throw { tag: "invalid-key", val: `origin must be edge or cloud` };
     const part: Part = { version: remote.version, origin: remote.origin, value: remote.value ? bytes(remote.value) : null };
     return open().apply(key, { ...part, replaces: remote.replaces });
   },
 };
 
-export const log = {
-  append: (topic: string, payloads: Uint8Array[]) => {
+export const log: typeof Log = {
+  append: (topic, payloads) => {
     const offsets = open().append(topic, payloads.map(bytes));
     // NOTE: a range, not list<u64>: StarlingMonkey (the gateway) fails to lift list<u64> results.
     return { first: offsets.length ? offsets[0] : 0, count: offsets.length };
   },
-  read: (topic: string, from: number, max: number) => open().log.read(topic, Number(from), max),
+  read: (topic, from, max) => open().log.read(topic, from, max),
   topics: () => open().log.topics(),
 };
 
-export const replication = {
-  keyChanges: (from: number, max: number, collapse: boolean) => open().replication.keyChanges(Number(from), max, collapse),
-  lastRecord: (topic: string) => open().replication.lastRecord(topic),
-  cursor: (name: string) => {
+export const replication: typeof Replication = {
+  keyChanges: (from, max, collapse) => open().replication.keyChanges(from, max, collapse),
+  lastRecord: (topic) => open().replication.lastRecord(topic),
+  cursor: (name) => {
     const at = open().replication.cursor(name);
     return at < 0 ? null : at;
   },
-  ack: (name: string, offset: number) => open().replication.ack(name, Number(offset)),
+  ack: (name, offset) => open().replication.ack(name, offset),
   queueDepth: () => open().queueDepth(),
 };
 
-export const admin = {
+export const admin: typeof Admin = {
   usage: () => {
     const s = open();
     const u = s.usage();
@@ -80,8 +84,8 @@ export const admin = {
   compact: () => open().compact(),
   counters: () => open().counters.all(),
   queue: () => open().queueDepth(),
-  conflicts: (from: number, max: number) => open().conflictLog.read("conflicts", Number(from), max),
-  recordEvent: (name: string) => {
+  conflicts: (from, max) => open().conflictLog.read("conflicts", from, max),
+  recordEvent: (name) => {
     if (!/^keel_[a-z0-9_]{1,90}_total$/.test(name)) throw { tag: "other", val: `not an event counter name: ${name.slice(0, 100)}` };
     open().counters.add(name, 1);
   },

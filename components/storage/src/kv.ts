@@ -8,7 +8,7 @@ import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyOfName } from "./keys.ts";
 import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
-import { compare, formatHlc, mergedStamp, parseHlc, tick, type Hlc, type Resolution, type Strategy, type Version } from "@keel/model";
+import { compare, formatHlc, mergedStamp, parseHlc, tick, type Hlc, type Resolution, type Strategy, type Version, witErrorText } from "@keel/model";
 
 export interface Entry {
   key: string;
@@ -277,7 +277,7 @@ export class Kv {
         const stored = this.readAt(path);
         if (stored && fileName(encodeUtf8(stored.key)) !== name) problems.push(`${path}: holds key ${JSON.stringify(stored.key)}, which belongs in another file`);
       } catch (e) {
-        problems.push((e as { val?: string }).val ?? String(e));
+        problems.push(witErrorText(e) ?? String(e));
       }
     }
     return problems;

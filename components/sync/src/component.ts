@@ -8,6 +8,9 @@ import * as log from "keel:storage/log@0.1.0";
 import * as replication from "keel:storage/replication@0.1.0";
 import { syncConfig } from "./config.ts";
 import { Sync, SyncError, type Storage } from "./outbox.ts";
+import { describeThrown } from "@keel/model";
+import type * as Outbox from "keel:sync/outbox@0.1.0";
+import type * as Cloud from "keel:sync/cloud@0.1.0";
 
 /** u64s cross as numbers (QuickJS) or bigints; option none as null or undefined. */
 const num = (v: number | bigint | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
@@ -44,9 +47,7 @@ function guard<T>(f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof SyncError) throw { tag: "invalid", val: e.message };
-    const p = (e as { payload?: { tag?: string; val?: unknown } })?.payload ?? (e as { tag?: string; val?: unknown });
-    if (p?.tag) throw { tag: "other", val: `${p.tag}${p.val !== undefined ? `: ${String(p.val)}` : ""}` };
-    throw { tag: "other", val: e instanceof Error ? e.message : String(e) };
+    throw { tag: "other", val: describeThrown(e) };
   }
 }
 
@@ -58,7 +59,7 @@ function orElse<T>(f: () => T, fallback: T): T {
   }
 }
 
-export const outbox = {
+export const outbox: typeof Outbox = {
   status: () => guard(() => current().status(Date.now())),
   plan: () => {
     const c = orElse(() => current().cfg, null);
@@ -67,20 +68,19 @@ export const outbox = {
   },
   // These have no error channel: a problem reading state means "not due", "cannot start",
   // "pull from the start" (status reports the problem).
-  due: (nowMs: number) => orElse(() => current().due(Number(nowMs)), false),
+  due: (nowMs) => orElse(() => current().due(nowMs), false),
   pullQuery: () => orElse(() => current().pullQuery(), "cursor=0"),
-  tryBegin: (nowMs: number) => orElse(() => current().tryBegin(Number(nowMs)), false),
+  tryBegin: (nowMs) => orElse(() => current().tryBegin(nowMs), false),
   end: () => orElse(() => current().end(), undefined), // a marker left behind expires
   nextBatch: () => guard(() => current().nextBatch()),
-  ack: (id: string, nowMs: number) => guard(() => current().ack(id, Number(nowMs))),
-  fail: (message: string, nowMs: number) => guard(() => current().fail(message, Number(nowMs))),
+  ack: (id, nowMs) => guard(() => current().ack(id, nowMs)),
+  fail: (message, nowMs) => guard(() => current().fail(message, nowMs)),
   pause: () => guard(() => current().pause()),
   resume: () => guard(() => current().resume(Date.now())),
-  applyPulled: (body: Uint8Array) => guard(() => current().applyPulled(body)),
+  applyPulled: (body) => guard(() => current().applyPulled(body)),
 };
 
-export const cloud = {
-  push: (edge: string, body: Uint8Array) => guard(() => current().push(edge, body)),
-  pull: (_edge: string, cursor: number, topics: { topic: string; next: number }[], max: number) =>
-    guard(() => current().pull(Number(cursor), topics.map((t) => ({ topic: t.topic, next: Number(t.next) })), max)),
+export const cloud: typeof Cloud = {
+  push: (edge, body) => guard(() => current().push(edge, body)),
+  pull: (_edge, cursor, topics, max) => guard(() => current().pull(cursor, topics, max)),
 };

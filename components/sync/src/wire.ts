@@ -6,7 +6,7 @@
 // the same write as the records.
 import { gzipSync, gunzipSync } from "fflate";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
-import { checkKey, isReplicableTopic, parseHlc, scopedTopic } from "@keel/model";
+import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText } from "@keel/model";
 
 export class SyncError extends Error {}
 
@@ -69,7 +69,7 @@ export function checkKvItem(x: KvItem): { key: string; remote: RemoteVersion } {
   try {
     checkKey(x.k);
   } catch (e) {
-    throw new SyncError(`bad key in batch: ${(e as { val?: string }).val ?? "invalid"}`);
+    throw new SyncError(`bad key in batch: ${witErrorText(e) ?? "invalid"}`);
   }
   let value: Uint8Array | null = null;
   if (x.b !== null) {

@@ -1,18 +1,13 @@
 // Wiring only: keel:conflict/merge → counter.ts. Built with QuickJS (no TextEncoder), so the
 // few bytes of JSON are encoded here.
 import { parseCounts, mergeCounts } from "./counter.ts";
+import type * as Merge from "keel:conflict/merge@0.1.0";
 
 const decode = (b: Uint8Array) => String.fromCharCode(...b);
 const encode = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-interface Version {
-  stamp: unknown;
-  origin: string;
-  value: Uint8Array | null;
-}
-
-export const merge = {
-  merge(_key: string, local: Version, remote: Version): Version {
+export const merge: typeof Merge = {
+  merge(_key, local, remote) {
     let merged;
     try {
       merged = mergeCounts(parseCounts(local.value, decode), parseCounts(remote.value, decode));

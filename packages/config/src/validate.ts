@@ -1,6 +1,7 @@
 // edge.toml text → a validated, defaults-applied config, or every problem in it (file, line,
 // key path, what was expected). Nothing here reads files or the environment: the hosts do.
 import * as v from "valibot";
+import { encodeUtf8 } from "@keel/bytes";
 import { parse, TomlError } from "smol-toml";
 import { indexLines, lineOf, type Segment } from "./lines.ts";
 import { EdgeTomlSchema, type EdgeToml } from "./schema.ts";
@@ -36,7 +37,8 @@ export function formatPath(path: readonly Segment[]): string {
 
 /** Validate edge.toml text. Every problem is reported, not only the first. */
 export function validateToml(text: string): ConfigResult {
-  const bytes = new TextEncoder().encode(text).length;
+  // NOTE: not TextEncoder: components import this package and QuickJS has none.
+  const bytes = encodeUtf8(text).length;
   if (bytes > MAX_CONFIG_BYTES) return { ok: false, problems: [{ path: "", message: `${bytes} bytes is too large for a config file (limit ${MAX_CONFIG_BYTES})` }] };
   let doc: unknown;
   try {

@@ -8,3 +8,4 @@ export { prefer, resolve, type Origin, type Version, type Strategy, type Decisio
 export { conflictSettings, strategyFor, STRATEGIES, type ConflictSettings } from "./conflict-policy.ts";
 export { outbound, DEFAULT_NODE_ID, type Role, type Direction } from "./directions.ts";
 export { ROUTE_CLASSES, type RouteClass } from "./route-class.ts";
+export { witError, witErrorText, describeThrown, type WitVariant } from "./wit-error.ts";
