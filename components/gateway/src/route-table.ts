@@ -60,8 +60,8 @@ export function guard(req: Routed, svc: Services, cls: RouteClass): Response | u
   }
   const v = svc.limiter.check(cls, {
     clientIp: clientIp(req),
-    subject: subject !== "anonymous" ? subject : undefined,
-    apiKey: req.headers.get("x-api-key"),
+    subject: subject !== "anonymous" ? subject : null,
+    apiKey: req.headers.get("x-api-key") ?? null,
   }, now);
   if (v.limit > 0) {
     req.extra.push(["ratelimit-limit", String(v.limit)], ["ratelimit-remaining", String(v.remaining)], ["ratelimit-reset", String(v.resetSeconds)]);

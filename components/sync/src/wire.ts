@@ -6,7 +6,7 @@
 // the same write as the records.
 import { gzipSync, gunzipSync } from "fflate";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
-import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText } from "@keel/model";
+import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
 export class SyncError extends Error {}
 
@@ -19,7 +19,7 @@ export interface BatchDoc { v: 1; node: string; kv: KvItem[]; topics: TopicItem[
 export interface PullDoc { v: 1; kv: KvItem[]; next: number; topics: TopicItem[] }
 
 /** A remote version as `keel:storage/kv.apply` takes it. */
-export interface RemoteVersion { version: string; origin: string; value: Uint8Array | null; replaces: string[] }
+export interface RemoteVersion { version: string; origin: Origin; value: Uint8Array | null; replaces: string[] }
 
 /** What storage's replication feed says a key is now. */
 export interface KeyState {

@@ -40,7 +40,7 @@ function apply({ req, svc }: Ctx) {
     }
     if (typeof v.version !== "string" || !isStamp(v.version)) return bad("version must be <wall-ms>.<counter>.<node>");
     if (v.origin !== "edge" && v.origin !== "cloud") return bad('origin must be "edge" or "cloud"');
-    let value: Uint8Array | undefined;
+    let value: Uint8Array | null = null;
     if (v.value_base64 !== null) {
       if (typeof v.value_base64 !== "string") return bad("value_base64 must be base64 or null (a delete)");
       const b = fromBase64(v.value_base64);
