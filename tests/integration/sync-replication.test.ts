@@ -51,14 +51,14 @@ describe("sync over storage's replication interface", () => {
     const lost = edge.sync.nextBatch()!;
     expect(cloud.sync.push("e1", lost.body)).toMatchObject({ versions: 1, records: 1, duplicates: 0 });
     const again = edge.sync.nextBatch()!;
-    expect(again.id).toBe(lost.id);
+    expect(again.cursors).toEqual(lost.cursors);
     expect(cloud.sync.push("e1", again.body)).toMatchObject({ versions: 1, records: 0, duplicates: 1 });
-    edge.sync.ack(again.id, Date.now());
+    edge.sync.ack(again.cursors, Date.now());
 
     let batch;
     while ((batch = edge.sync.nextBatch())) {
       cloud.sync.push("e1", batch.body);
-      edge.sync.ack(batch.id, Date.now());
+      edge.sync.ack(batch.cursors, Date.now());
     }
     expect(text(cloud.store.kv.get("s/a")?.value)).toBe("2");
     expect(cloud.store.kv.get("local")).toBeNull();
@@ -66,10 +66,11 @@ describe("sync over storage's replication interface", () => {
     expect(edge.sync.lags(Date.now()).every((l) => l.records === 0)).toBe(true);
   });
 
-  it("refuses a batch id naming a cursor this node does not push, before moving any", () => {
+  it("refuses batch cursors naming a feed this node does not push, before moving any", () => {
     const edge = node("edge", "e1");
     edge.store.append("events", [b("x")]);
-    expect(() => edge.sync.ack(JSON.stringify({ events: 0, "other-topic": 3 }), Date.now())).toThrow(/bad batch id/);
+    expect(() => edge.sync.ack([{ name: "events", offset: 0 }, { name: "other-topic", offset: 3 }], Date.now())).toThrow(/bad batch cursor/);
+    expect(() => edge.sync.ack([{ name: "events", offset: -1 }], Date.now())).toThrow(/bad batch cursor/);
     expect(edge.store.replication.cursor("events")).toBe(-1);
   });
 
@@ -77,12 +78,12 @@ describe("sync over storage's replication interface", () => {
     const edge = node("edge", "e1");
     const cloud = node("cloud", "cloud");
     cloud.store.put("down/cfg", b("v1"));
-    const q = new URLSearchParams(edge.sync.pullQuery());
-    expect(q.get("cursor")).toBe("0");
-    const body = cloud.sync.pull(Number(q.get("cursor")), [], 100);
+    const q = edge.sync.pullRequest();
+    expect(q.cursor).toBe(0);
+    const body = cloud.sync.pull(q.cursor, [], 100);
     expect(edge.sync.applyPulled(body)).toBe(1);
     expect(text(edge.store.kv.get("down/cfg")?.value)).toBe("v1");
-    expect(new URLSearchParams(edge.sync.pullQuery()).get("cursor")).toBe("1");
+    expect(edge.sync.pullRequest().cursor).toBe(1);
     // Pulled versions are not queued back to the cloud.
     expect(edge.store.replication.keyChanges(0, 10, true).read).toBe(0);
   });
@@ -95,7 +96,7 @@ describe("sync over storage's replication interface", () => {
     expect(() => edge.store.append("events", [b("3")])).toThrow(expect.objectContaining({ tag: "backpressure" }));
     const batch = edge.sync.nextBatch()!;
     cloud.sync.push("e1", batch.body);
-    edge.sync.ack(batch.id, Date.now());
+    edge.sync.ack(batch.cursors, Date.now());
     expect(edge.store.append("events", [b("3")])).toEqual([2]);
   });
 });

@@ -3,7 +3,7 @@
 // the cloud has for this edge. Plain TypeScript over the sync component and an HTTP client.
 import { decodeText } from "./text.ts";
 import { describeThrown, witError } from "@keel/model";
-import type { Batch, SyncPlan } from "keel:sync/outbox@0.1.0";
+import type { Batch, FeedCursor, PullRequest, SyncPlan } from "keel:sync/outbox@0.1.0";
 
 /** A run's settings: keel:sync/outbox's plan. */
 export type Plan = SyncPlan;
@@ -14,9 +14,9 @@ export interface SyncApi {
   tryBegin(nowMs: number): boolean;
   end(): void;
   nextBatch(): Batch | null;
-  ack(id: string, nowMs: number): void;
+  ack(cursors: FeedCursor[], nowMs: number): void;
   fail(message: string, nowMs: number): void;
-  pullQuery(): string;
+  pullRequest(): PullRequest;
   applyPulled(body: Uint8Array): number;
 }
 
@@ -68,7 +68,7 @@ export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN,
       const headers: [string, string][] = [auth, ["content-type", "application/json"]];
       if (plan.compress) headers.push(["content-encoding", "gzip"]);
       withRetries(plan, io, () => io.request("POST", `${plan.cloudUrl}/_keel/sync/push`, headers, batch.body));
-      sync.ack(batch.id, io.nowMs());
+      sync.ack(batch.cursors, io.nowMs());
       summary.pushed_batches++;
       summary.pushed_records += batch.records;
       summary.bytes_sent += batch.body.length;
@@ -77,7 +77,7 @@ export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN,
       if (plan.bandwidthBytesPerSecond > 0) io.sleep((batch.body.length / plan.bandwidthBytesPerSecond) * 1000);
     }
     for (let n = 0; n < MAX_BATCHES_PER_RUN; n++) {
-      const res = withRetries(plan, io, () => io.request("GET", `${plan.cloudUrl}/_keel/sync/pull?${sync.pullQuery()}`, [auth], null));
+      const res = withRetries(plan, io, () => io.request("GET", `${plan.cloudUrl}/_keel/sync/pull?${pullQuery(sync.pullRequest())}`, [auth], null));
       const applied = sync.applyPulled(res.body);
       summary.pulled_versions += applied;
       if (!applied) break;
@@ -112,4 +112,11 @@ function withRetries(plan: Plan, io: Io, call: () => HttpResponse): HttpResponse
     }
   }
   throw new Error(last);
+}
+
+/** The HTTP query of a pull (the cloud's /_keel/sync/pull reads it: cursor, max, t.<topic>). */
+export function pullQuery(p: PullRequest): string {
+  const q = [`cursor=${p.cursor}`, `max=${p.max}`];
+  for (const t of p.topics) q.push(`t.${encodeURIComponent(t.topic)}=${t.next}`);
+  return q.join("&");
 }

@@ -69,11 +69,11 @@ export const outbox: typeof Outbox = {
   // These have no error channel: a problem reading state means "not due", "cannot start",
   // "pull from the start" (status reports the problem).
   due: (nowMs) => orElse(() => current().due(nowMs), false),
-  pullQuery: () => orElse(() => current().pullQuery(), "cursor=0"),
+  nextPull: () => orElse(() => current().pullRequest(), { cursor: 0, max: 1, topics: [] }),
   tryBegin: (nowMs) => orElse(() => current().tryBegin(nowMs), false),
   end: () => orElse(() => current().end(), undefined), // a marker left behind expires
   nextBatch: () => guard(() => current().nextBatch()),
-  ack: (id, nowMs) => guard(() => current().ack(id, nowMs)),
+  ack: (cursors, nowMs) => guard(() => current().ack(cursors, nowMs)),
   fail: (message, nowMs) => guard(() => current().fail(message, nowMs)),
   pause: () => guard(() => current().pause()),
   resume: () => guard(() => current().resume(Date.now())),

@@ -17,6 +17,19 @@ import {
 export { SyncError } from "./wire.ts";
 
 /** The key change feed's cursor in storage. */
+/** A position in one of this node's change feeds (the batch's cursors; keel:sync feed-cursor). */
+export interface FeedCursor {
+  name: string;
+  offset: number;
+}
+
+/** What the next pull asks the cloud for (keel:sync pull-request). */
+export interface PullRequest {
+  cursor: number;
+  max: number;
+  topics: { topic: string; next: number }[];
+}
+
 const KEY_FEED = "@outbox";
 /** This edge's position in the cloud's key feed (a cursor storage keeps for sync). */
 const PULL_CURSOR = "@pull";
@@ -121,7 +134,7 @@ export class Sync {
   }
 
   // ---- edge: batches ------------------------------------------------------------------
-  nextBatch(): { id: string; body: Uint8Array; records: number; rawBytes: number } | null {
+  nextBatch(): { cursors: FeedCursor[]; body: Uint8Array; records: number; rawBytes: number } | null {
     if (!this.cfg.enabled || this.cfg.role !== "edge") throw new SyncError("this node does not push (sync disabled or cloud role)");
     let budget = this.cfg.batchSize;
     const cursors: Record<string, number> = {};
@@ -146,22 +159,15 @@ export class Sync {
     if (!Object.keys(cursors).length) return null;
     const { body, raw } = encodeBody(doc, this.cfg.compress);
     const records = doc.kv.length + doc.topics.reduce((a, t) => a + t.r.length, 0);
-    return { id: JSON.stringify(cursors), body, records, rawBytes: raw };
+    return { cursors: Object.entries(cursors).map(([name, offset]) => ({ name, offset })), body, records, rawBytes: raw };
   }
 
-  ack(id: string, nowMs: number): void {
-    let cursors: Record<string, number>;
-    try {
-      cursors = JSON.parse(id);
-    } catch {
-      throw new SyncError("bad batch id");
+  ack(cursors: FeedCursor[], nowMs: number): void {
+    // Check every cursor before moving any.
+    for (const { name, offset } of cursors) {
+      if ((name !== KEY_FEED && !this.cfg.topics.includes(name)) || !Number.isSafeInteger(offset) || offset < 0) throw new SyncError(`bad batch cursor ${JSON.stringify(name).slice(0, 80)}`);
     }
-    const entries = Object.entries(cursors ?? {});
-    // Check the whole id before moving any cursor.
-    for (const [name, offset] of entries) {
-      if ((name !== KEY_FEED && !this.cfg.topics.includes(name)) || !Number.isSafeInteger(offset) || offset < 0) throw new SyncError("bad batch id");
-    }
-    for (const [name, offset] of entries) this.storage.ack(name, offset);
+    for (const { name, offset } of cursors) this.storage.ack(name, offset);
     this.saveState({ ...this.state(), lastSyncMs: nowMs, lastAttemptMs: nowMs, lastError: null });
     if (this.dir.stat("sync/run.lock")) this.dir.writeAtomic("sync/run.lock", new Uint8Array(0), false); // heartbeat
   }
@@ -175,10 +181,12 @@ export class Sync {
    * stored here. Pulled topic records live in `<topic>--cloud` as envelopes, so the position is
    * read from the same write as the records (a retried pull stores nothing twice).
    */
-  pullQuery(): string {
-    const q = [`cursor=${this.storage.cursor(PULL_CURSOR) + 1}`, `max=${this.cfg.batchSize}`];
-    for (const t of this.cfg.pullTopics) q.push(`t.${encodeURIComponent(t)}=${envelopeOffset(this.storage.lastRecord(`${t}--cloud`)) + 1}`);
-    return q.join("&");
+  pullRequest(): PullRequest {
+    return {
+      cursor: this.storage.cursor(PULL_CURSOR) + 1,
+      max: this.cfg.batchSize,
+      topics: this.cfg.pullTopics.map((topic) => ({ topic, next: envelopeOffset(this.storage.lastRecord(`${topic}--cloud`)) + 1 })),
+    };
   }
 
   /** Apply what the cloud sent (keys through conflict resolution, topic records); returns items applied. */
