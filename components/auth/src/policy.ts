@@ -3,8 +3,9 @@
 // variables the config names (never from the file itself).
 import { algsForJwk, scopesOf, SUPPORTED, TokenError, verifyToken, type Alg, type Jwk, type Key } from "./jwt.ts";
 import { encodeUtf8 } from "@keel/bytes";
+import type { RouteClass } from "@keel/model";
 
-export type RouteClass = "read" | "write" | "admin" | "sync" | "mesh" | "health";
+export type { RouteClass };
 
 export interface Principal {
   subject: string;

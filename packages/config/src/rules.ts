@@ -1,10 +1,8 @@
 // Name rules and closed sets the config refers to. Components check the same things at run
 // time; here they are checked once, before anything starts.
 
-/** A node id: stamped into every version the node writes. */
-export const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** A topic name (storage's topic-log rule). */
-export const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A node id (stamped into every version the node writes) and a topic name: the one rule each, from @keel/model. */
+export { NODE_ID_PATTERN as NODE_ID, TOPIC_PATTERN as TOPIC } from "@keel/model";
 /** An environment variable name: secrets are referenced by name, never written in the file. */
 export const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 /** A size-budget name: a component or a composition file (`composed.wasm`). */

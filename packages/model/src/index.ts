@@ -2,7 +2,7 @@
 export { tick, compare, formatHlc, parseHlc, mergedStamp, type Hlc } from "./hlc.ts";
 export {
   checkKey, checkTopic, isTopic, isNodeId, isReplicableTopic, scopedTopic,
-  MAX_KEY_BYTES, MAX_TOPIC_CHARS, MAX_NODE_ID_CHARS, type InvalidName,
+  MAX_KEY_BYTES, MAX_TOPIC_CHARS, MAX_NODE_ID_CHARS, NODE_ID_PATTERN, TOPIC_PATTERN, type InvalidName,
 } from "./names.ts";
 export { prefer, resolve, type Origin, type Version, type Strategy, type Decision, type Resolution, type Merge } from "./strategies.ts";
 export { conflictSettings, strategyFor, STRATEGIES, type ConflictSettings } from "./conflict-policy.ts";

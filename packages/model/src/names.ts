@@ -30,7 +30,9 @@ export function checkKey(key: string, what = "key"): Uint8Array {
 
 /** Longest node id (`[node] id`, the node part of an HLC stamp, a sync credential's subject). */
 export const MAX_NODE_ID_CHARS = 64;
-const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** The node-id rule, for schemas that check config files (@keel/config) and everything else. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const NODE_ID = NODE_ID_PATTERN;
 
 export function isNodeId(id: unknown): id is string {
   return typeof id === "string" && NODE_ID.test(id);
@@ -38,7 +40,9 @@ export function isNodeId(id: unknown): id is string {
 
 /** Longest topic name. */
 export const MAX_TOPIC_CHARS = 128;
-const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** The topic-name rule. */
+export const TOPIC_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const TOPIC = TOPIC_PATTERN;
 
 export function isTopic(topic: unknown): topic is string {
   return typeof topic === "string" && TOPIC.test(topic);
