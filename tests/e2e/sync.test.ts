@@ -189,7 +189,7 @@ describe("three edges writing the same keys converge with the cloud", () => {
     }
     for (const k of ["a", "b", "c"]) {
       const values = await Promise.all([cloud, ...edges].map(async (n) => ({ v: await (await fetch(`${n.url}/v1/kv/orders%2F${k}`)).text(), etag: (await fetch(`${n.url}/v1/kv/orders%2F${k}`)).headers.get("etag") })));
-      expect(new Set(values.map((x) => x.etag)).size).toBe(1);
+      expect(new Set(values.map((x) => x.etag)).size, `${k}: ${JSON.stringify(values)}`).toBe(1);
       expect(values[0].v).toBe(`${k} from e2`); // the last writer (highest HLC) wins
     }
   });

@@ -225,6 +225,21 @@ export class Kv {
     return stored && stored.key === key ? stored : null;
   }
 
+  /**
+   * The record as `record` gives it, read under the key's lock. NOTE: a write appends its
+   * change-feed entry before it writes the value, both under this lock; a replicator that sees
+   * the entry and reads without the lock can catch the key before its new version lands (a new
+   * key looks absent) and move its cursor past a change it never shipped.
+   */
+  settledRecord(key: string): StoredValue | null {
+    const path = this.pathOf(key);
+    this.dir.mkdirp(KV_DIR);
+    return withLock(this.dir, path, this.opts.now, () => {
+      const stored = this.readAt(path, true);
+      return stored && stored.key === key ? stored : null;
+    });
+  }
+
   /** Keys starting with `prefix`, in key order, strictly after `cursor`. Tombstones are skipped. */
   scan(prefix: string, cursor: string | undefined, limit: number): Page {
     if (prefix !== "") checkKey(prefix, "prefix");

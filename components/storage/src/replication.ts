@@ -84,7 +84,8 @@ export class Replication {
     const all = entries.map((e) => (JSON.parse(decodeUtf8(e.payload)) as { k: string }).k);
     const keys: KeyState[] = [];
     for (const key of collapse ? [...new Set(all)] : all) {
-      const rec = this.kv.record(key);
+      // Under the key's lock: a write whose feed entry is already there has also landed.
+      const rec = this.kv.settledRecord(key);
       if (rec) keys.push({ key, parts: rec.parts, replaces: rec.replaced });
     }
     return { keys, read: entries.length, last: entries.length ? entries[entries.length - 1].offset : null };
