@@ -30,8 +30,11 @@ export interface Dir {
   stat(path: string): FileStat | null;
   /** Up to `length` bytes from `position` (fewer at end of file); null when the file does not exist. */
   readAt(path: string, position: number, length: number): Uint8Array | null;
-  /** Write `data` at `position` (creating the file), then fsync its data. */
-  writeAt(path: string, position: number, data: Uint8Array): void;
+  /**
+   * Write `data` at `position` (creating the file), then fsync its data. With `durable` false
+   * (state that may be lost in a crash, like rate-limit buckets) the fsync is skipped.
+   */
+  writeAt(path: string, position: number, data: Uint8Array, durable?: boolean): void;
   /** Cut a file to `size` bytes and fsync it. */
   truncate(path: string, size: number): void;
   /** Set a file's access time to now (for lru eviction). */

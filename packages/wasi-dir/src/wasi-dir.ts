@@ -147,7 +147,7 @@ export class WasiDir implements Dir {
     }
   }
 
-  writeAt(path: string, position: number, data: Uint8Array): void {
+  writeAt(path: string, position: number, data: Uint8Array, durable = true): void {
     let fd: Descriptor;
     try {
       fd = this.root.openAt(NOFOLLOW, path, { create: true }, { write: true });
@@ -157,7 +157,7 @@ export class WasiDir implements Dir {
     try {
       let off = 0;
       while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
-      fd.syncData();
+      if (durable) fd.syncData();
     } catch (e) {
       throw ioError(`write ${path}: ${code(e)}`);
     } finally {

@@ -98,11 +98,11 @@ export class NodeDir implements Dir {
     }
   }
 
-  writeAt(rel: string, position: number, data: Uint8Array): void {
+  writeAt(rel: string, position: number, data: Uint8Array, durable = true): void {
     const fd = fs.openSync(this.p(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT);
     try {
       fs.writeSync(fd, data, 0, data.length, position);
-      if (this.fsync) fs.fdatasyncSync(fd);
+      if (this.fsync && durable) fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
