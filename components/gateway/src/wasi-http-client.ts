@@ -3,7 +3,7 @@
 import { Fields, OutgoingBody, OutgoingRequest } from "wasi:http/types@0.2.12";
 import { handle as send } from "wasi:http/outgoing-handler@0.2.12";
 import type { HttpResponse } from "./sync-runner.ts";
-import { concat } from "./wasi-http-server.ts";
+import { dispose, readAll } from "./wasi-streams.ts";
 import { encodeText } from "./text.ts";
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -15,7 +15,6 @@ export function parseUrl(url: string): { https: boolean; authority: string; path
   return { https: m[1].toLowerCase() === "https", authority: m[2], pathWithQuery: m[3] || "/" };
 }
 
-const dispose = (r: unknown) => (r as Partial<Disposable> | undefined)?.[Symbol.dispose]?.();
 
 export function request(method: "GET" | "POST", url: string, headers: [string, string][], body: Uint8Array | null): HttpResponse {
   const u = parseUrl(url);
@@ -39,24 +38,13 @@ export function request(method: "GET" | "POST", url: string, headers: [string, s
   const response = result.val.val;
   const status = response.status();
   const incoming = response.consume();
-  const stream = incoming.stream();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      let chunk: Uint8Array;
-      try {
-        chunk = stream.blockingRead(65536);
-      } catch {
-        break; // closed (or broken off: what arrived is judged by the caller)
-      }
-      chunks.push(chunk);
-      total += chunk.length;
-      if (total > MAX_RESPONSE_BYTES) throw new Error("response too large");
-    }
+    const body = readAll(incoming.stream(), MAX_RESPONSE_BYTES);
+    if (body === "too-large") throw new Error("response too large");
+    // A response that breaks off is an error the run retries, not a body to parse.
+    if (body === "broken") throw new Error("the response broke off before its end");
+    return { status, body };
   } finally {
-    dispose(stream);
     dispose(incoming);
   }
-  return { status, body: concat(chunks, total) };
 }

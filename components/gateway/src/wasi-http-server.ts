@@ -7,19 +7,13 @@ import type { IncomingRequest } from "wasi:http/types@0.2.12";
 import type { Request, Response } from "./http-types.ts";
 import { errorResponse } from "./errors.ts";
 import { decodeText, encodeText } from "./text.ts";
-import { witError } from "@keel/model";
+import { dispose, readAll } from "./wasi-streams.ts";
 
 const METHODS: Record<string, string> = {
   get: "GET", head: "HEAD", post: "POST", put: "PUT", delete: "DELETE",
   connect: "CONNECT", options: "OPTIONS", trace: "TRACE", patch: "PATCH",
 };
 
-/** What a failed wasi:io call threw: the stream-error variant (`closed`, `last-operation-failed`). */
-function streamErrorTag(e: unknown): string | undefined {
-  return witError(e)?.tag;
-}
-
-const dispose = (r: unknown) => (r as Partial<Disposable> | undefined)?.[Symbol.dispose]?.();
 
 type ReadResult = { request: Request } | { refuse: Response };
 
@@ -55,38 +49,12 @@ function readBody(incoming: IncomingRequest, max: number): Uint8Array | null | "
   } catch {
     return "bad";
   }
-  const stream = body.stream();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      let chunk: Uint8Array;
-      try {
-        chunk = stream.blockingRead(65536);
-      } catch (e) {
-        if (streamErrorTag(e) === "closed") break;
-        return "bad";
-      }
-      total += chunk.length;
-      if (total > max) return null;
-      chunks.push(chunk);
-    }
+    const read = readAll(body.stream(), max);
+    return read === "too-large" ? null : read === "broken" ? "bad" : read;
   } finally {
-    dispose(stream);
     dispose(body);
   }
-  return concat(chunks, total);
-}
-
-export function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 /** The outgoing response for `res`; a plain 500 when the host refuses one of its headers. */
