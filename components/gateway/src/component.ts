@@ -19,12 +19,12 @@ const sync: SyncService = {
   ack: (cursors, nowMs) => syncOutbox.ack(cursors, nowMs),
   fail: (message, nowMs) => syncOutbox.fail(message, nowMs),
   pullRequest: () => syncOutbox.nextPull(),
-  applyPulled: (body) => Number(syncOutbox.applyPulled(body)),
+  applyPulled: (body) => syncOutbox.applyPulled(body),
   status: () => {
     const st = syncOutbox.status();
     return {
-      enabled: st.enabled, role: st.role, paused: st.paused, last_sync_ms: Number(st.lastSyncMs), last_error: st.lastError ?? null,
-      lags: st.lags.map((l) => ({ name: l.name, records: Number(l.records), oldest_seconds: Number(l.oldestSeconds) })),
+      enabled: st.enabled, role: st.role, paused: st.paused, last_sync_ms: st.lastSyncMs, last_error: st.lastError ?? null,
+      lags: st.lags.map((l) => ({ name: l.name, records: l.records, oldest_seconds: l.oldestSeconds })),
     };
   },
   pause: () => syncOutbox.pause(),

@@ -4,6 +4,7 @@ import type * as IncomingHandler from "wasi:http/incoming-handler@0.2.12";
 import type * as Http from "keel:gateway/http@0.1.0";
 import { CLIENT_ABORTS, handle, MAX_BODY_BYTES, type Services } from "./router.ts";
 import { serve } from "./wasi-http-server.ts";
+import { headerMap } from "./http-types.ts";
 
 export interface GatewayExports {
   incomingHandler: typeof IncomingHandler;
@@ -27,10 +28,8 @@ export function gatewayExports(svc: Services, afterResponse?: () => void): Gatew
     },
     http: {
       handle(req) {
-        const headers = new Map<string, string>();
-        for (const [k, v] of req.headers) headers.set(k, headers.has(k) ? `${headers.get(k)}, ${v}` : v);
         const body = req.body.tag === "bytes" ? req.body.val : null;
-        return handle({ method: req.method, pathWithQuery: req.pathWithQuery, headers, body }, svc);
+        return handle({ method: req.method, pathWithQuery: req.pathWithQuery, headers: headerMap(req.headers), body }, svc);
       },
       maxBodyBytes: () => MAX_BODY_BYTES,
       clientAborted: countAbort,

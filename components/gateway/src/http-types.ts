@@ -16,3 +16,14 @@ export interface Response {
   headers: [string, string][];
   body: Uint8Array;
 }
+
+/** Header fields as the router reads them: names lower-cased, repeated fields joined with ", ". */
+export function headerMap(fields: Iterable<[string, string]>): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const [name, value] of fields) {
+    const k = name.toLowerCase();
+    const seen = headers.get(k);
+    headers.set(k, seen === undefined ? value : `${seen}, ${value}`);
+  }
+  return headers;
+}

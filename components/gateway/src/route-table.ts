@@ -2,11 +2,11 @@
 // class, then the rate limit. A route is a path (exact, or a pattern whose captures become
 // params) and, per method, the class its guard checks and the handler that answers.
 import type { Request, Response } from "./http-types.ts";
-import type { RouteClass, Services } from "./services.ts";
+import type { Principal, RouteClass, Services } from "./services.ts";
 import { errorResponse } from "./errors.ts";
 
 /** A request while it is routed: `extra` collects headers for whatever response it gets. */
-export type Routed = Request & { extra: [string, string][]; principal?: { subject: string; node?: string | null } };
+export type Routed = Request & { extra: [string, string][]; principal?: Principal };
 
 export interface Ctx {
   req: Routed;

@@ -4,7 +4,7 @@
 // reused instance and its warm state — and show the client a bare 500.)
 import { Fields, IncomingBody, OutgoingBody, OutgoingResponse, ResponseOutparam } from "wasi:http/types@0.2.12";
 import type { IncomingRequest } from "wasi:http/types@0.2.12";
-import type { Request, Response } from "./http-types.ts";
+import { headerMap, type Request, type Response } from "./http-types.ts";
 import { errorResponse } from "./errors.ts";
 import { decodeText, encodeText } from "./text.ts";
 import { dispose, readAll } from "./wasi-streams.ts";
@@ -14,19 +14,13 @@ const METHODS: Record<string, string> = {
   connect: "CONNECT", options: "OPTIONS", trace: "TRACE", patch: "PATCH",
 };
 
-
 type ReadResult = { request: Request } | { refuse: Response };
 
 /** The request as plain data; the body only for methods that carry one. */
 export function readRequest(incoming: IncomingRequest, maxBodyBytes: number): ReadResult {
   const m = incoming.method();
   const method = m.tag === "other" ? String(m.val).toUpperCase() : METHODS[m.tag] ?? String(m.tag).toUpperCase();
-  const headers = new Map<string, string>();
-  for (const [name, value] of incoming.headers().entries()) {
-    const k = name.toLowerCase();
-    const v = decodeText(value);
-    headers.set(k, headers.has(k) ? `${headers.get(k)}, ${v}` : v);
-  }
+  const headers = headerMap(incoming.headers().entries().map(([name, value]) => [name, decodeText(value)] as [string, string]));
   const request: Request = { method, pathWithQuery: incoming.pathWithQuery() ?? "/", headers, body: new Uint8Array(0) };
   const cl = headers.get("content-length");
   if (cl !== undefined && !/^\d{1,15}$/.test(cl.trim())) return { refuse: errorResponse(400, "bad_request", "content-length is not a whole number") };
@@ -36,22 +30,21 @@ export function readRequest(incoming: IncomingRequest, maxBodyBytes: number): Re
   }
   if (method !== "PUT" && method !== "POST" && method !== "PATCH") return { request };
   const body = readBody(incoming, maxBodyBytes);
-  if (body === "bad") return { refuse: errorResponse(400, "bad_body", "the request body ended early or is not valid chunked encoding") };
-  request.body = body;
+  if (body === "broken") return { refuse: errorResponse(400, "bad_body", "the request body ended early or is not valid chunked encoding") };
+  request.body = body === "too-large" ? null : body;
   return { request };
 }
 
-/** The whole body; null once it passes `max` (we stop reading there); "bad" when it breaks off. */
-function readBody(incoming: IncomingRequest, max: number): Uint8Array | null | "bad" {
+/** The whole body; "too-large" once it passes `max` (reading stops there); "broken" when it breaks off. */
+function readBody(incoming: IncomingRequest, max: number): ReturnType<typeof readAll> {
   let body: IncomingBody;
   try {
     body = incoming.consume();
   } catch {
-    return "bad";
+    return "broken";
   }
   try {
-    const read = readAll(body.stream(), max);
-    return read === "too-large" ? null : read === "broken" ? "bad" : read;
+    return readAll(body.stream(), max);
   } finally {
     dispose(body);
   }
