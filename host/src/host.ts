@@ -1,6 +1,7 @@
 // The Node host: instantiates the jco-transpiled components (dist/host/<name>/), links their
-// keel imports to each other as compose/keel.wac does, gives them WASI from preview2-shim, and
-// serves the gateway's wasi:http/incoming-handler. Components listed `lazy` in edge.toml are
+// keel imports to each other as compose/keel.wac does, gives them WASI (preview2-shim, and
+// wasi-filesystem.ts for files), and serves HTTP with node:http over the gateway's
+// keel:gateway/http export (http-server.ts). Components listed `lazy` in edge.toml are
 // instantiated inside the first call that needs them (sync instantiation makes that possible).
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -71,12 +72,11 @@ export class Host {
       // A user's merge plug-in from edge.toml: checked, transpiled and used with no rebuild.
       const dir = await transpilePlugin(await checkMergePlugin(plugin));
       this.dirs.set("merge-plugin", dir);
-      this.modules.set("js:merge-plugin", (await import(path.join(dir, "merge-plugin.js"))) as never);
       this.exporter["keel:conflict/merge"] = "merge-plugin";
       log("info", "merge plug-in loaded", { plugin });
     }
     const eager = Object.entries(this.opts.config.loading).filter(([, m]) => m === "eager").map(([n]) => n);
-    for (const name of new Set(["gateway", ...eager])) await this.load(name);
+    for (const name of new Set(["gateway", ...eager])) this.instance(name);
   }
 
   /** The instance of `name`, instantiating it now if it is not yet. Synchronous on purpose. */
@@ -87,9 +87,8 @@ export class Host {
     this.loading.add(name);
     const t = performance.now();
     try {
-      const mod = this.glue(name);
-      const dir = this.dirs.get(name) ?? path.join(this.opts.componentsDir, name);
-      const inst = mod.instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
+      const dir = this.dirOf(name);
+      const inst = this.glue(name).instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
       this.instances.set(name, inst);
       log("info", "component instantiated", { component: name, mode: this.modeOf(name), ms: +(performance.now() - t).toFixed(1) });
       return inst;
@@ -98,9 +97,9 @@ export class Host {
     }
   }
 
-  /** Instantiate `name` now when it is the gateway or eager; a lazy one waits for its first call. */
-  async load(name: string): Promise<void> {
-    if (name === "gateway" || this.modeOf(name) === "eager") this.instance(name);
+  /** Where a component's transpiled files are: dist/host/<name>, or a user's plug-in's own dir. */
+  private dirOf(name: string): string {
+    return this.dirs.get(name) ?? path.join(this.opts.componentsDir, name);
   }
 
   /**
@@ -111,7 +110,7 @@ export class Host {
   private glue(name: string): { instantiate: Instantiate } {
     const loaded = this.modules.get(`js:${name}`) as unknown as { instantiate: Instantiate } | undefined;
     if (loaded) return loaded;
-    const file = path.join(this.opts.componentsDir, name, `${name}.js`);
+    const file = path.join(this.dirOf(name), `${name}.js`);
     if (!fs.existsSync(file)) throw new Error(`component ${name}: ${file} is missing (run pnpm build)`);
     const mod = requireModule(file) as { instantiate: Instantiate };
     this.modules.set(`js:${name}`, mod as never);

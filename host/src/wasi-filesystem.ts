@@ -156,6 +156,16 @@ const scratch = Buffer.allocUnsafeSlow(SCRATCH);
 
 let internal = false;
 
+/** Run `make` (a `new` of a class below) with construction allowed, for this module only. */
+function construct<T>(make: () => T): T {
+  internal = true;
+  try {
+    return make();
+  } finally {
+    internal = false;
+  }
+}
+
 export class Descriptor {
   /** Host path of this descriptor: the base of its path operations. */
   #path!: string;
@@ -173,13 +183,7 @@ export class Descriptor {
   }
 
   static #make(path: string, fd: number | undefined, flags: DescriptorFlags, preopen: boolean): Descriptor {
-    internal = true;
-    let d: Descriptor;
-    try {
-      d = new Descriptor();
-    } finally {
-      internal = false;
-    }
+    const d = construct(() => new Descriptor());
     d.#path = path;
     d.#fd = fd;
     d.#flags = flags;
@@ -481,13 +485,7 @@ export class DirectoryEntryStream {
 
   /** @internal */
   static _create(entries: DirectoryEntry[]): DirectoryEntryStream {
-    internal = true;
-    let s: DirectoryEntryStream;
-    try {
-      s = new DirectoryEntryStream();
-    } finally {
-      internal = false;
-    }
+    const s = construct(() => new DirectoryEntryStream());
     s.#entries = entries;
     return s;
   }
