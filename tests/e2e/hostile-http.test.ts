@@ -121,22 +121,16 @@ describe.each<[string, HostKind, boolean]>([
     const status = await fetch(`${node.url}/_keel/sync/status`, { headers: adminHeaders(node) });
     expect(status.status).toBe(501);
     const put = await (await fetch(`${node.url}/v1/kv/lww`, { method: "PUT", body: "local" })).json() as { version: string };
-    const newer = `${Number(put.version.split(".")[0]) + 1000}.0.other-node`;
-    const apply = await fetch(`${node.url}/_keel/kv/apply`, {
+    const wall = Number(put.version.split(".")[0]);
+    const apply = (version: string, value: string) => fetch(`${node.url}/_keel/kv/apply`, {
       method: "POST",
       headers: { authorization: `Bearer ${tokenOf(node, ["sync"])}`, "content-type": "application/json" },
-      body: JSON.stringify({ versions: [{ key: "lww", version: newer, origin: "edge", value_base64: Buffer.from("remote").toString("base64") }] }),
+      body: JSON.stringify({ versions: [{ key: "lww", version, origin: "edge", value_base64: Buffer.from(value).toString("base64") }] }),
     });
-    expect(apply.status).toBe(200);
+    expect((await apply(`${wall + 1000}.0.other-node`, "remote")).status).toBe(200);
     expect(await (await fetch(`${node.url}/v1/kv/lww`)).text()).toBe("remote");
     // An earlier version loses: last-write-wins, as the conflict component orders stamps.
-    const older = `${Number(put.version.split(".")[0]) - 1000}.0.zzz-node`;
-    const stale = await fetch(`${node.url}/_keel/kv/apply`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tokenOf(node, ["sync"])}`, "content-type": "application/json" },
-      body: JSON.stringify({ versions: [{ key: "lww", version: older, origin: "edge", value_base64: Buffer.from("stale").toString("base64") }] }),
-    });
-    expect(stale.status).toBe(200);
+    expect((await apply(`${wall - 1000}.0.zzz-node`, "stale")).status).toBe(200);
     expect(await (await fetch(`${node.url}/v1/kv/lww`)).text()).toBe("remote");
     expect(node.output()).not.toMatch(TRAP);
   });
