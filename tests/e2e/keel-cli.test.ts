@@ -21,8 +21,8 @@ function keel(args: string[], env: Record<string, string> = {}, input?: string):
     const p = spawn(NODE, [path.join(ROOT, "bin/keel.mjs"), ...args], { cwd: ROOT, env: { ...base, NO_COLOR: "1", ...env }, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
+    p.stdout!.on("data", (d) => (stdout += d));
+    p.stderr!.on("data", (d) => (stderr += d));
     if (input !== undefined) p.stdin!.end(input);
     p.once("error", reject);
     p.once("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
