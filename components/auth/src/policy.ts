@@ -11,6 +11,8 @@ export interface Principal {
   subject: string;
   scopes: string[];
   node: string | null;
+  /** The token was found verified in the cache (no signature check). */
+  cached: boolean;
 }
 
 export type AuthError = { tag: "unauthenticated"; val: string } | { tag: "forbidden"; val: string };
@@ -80,11 +82,11 @@ const cache = new Map<string, { principal: Principal; expMs: number }>();
 const CACHE_MAX = 1000;
 
 export function authorize(s: AuthSettings, routeClass: string, authorization: string | null | undefined, nowMs: number): Principal {
-  if (routeClass === "health") return { subject: "anonymous", scopes: [], node: null };
-  if (s.mode === "open") return { subject: "anonymous", scopes: CLASSES.slice(), node: null };
+  if (routeClass === "health") return { subject: "anonymous", scopes: [], node: null, cached: false };
+  if (s.mode === "open") return { subject: "anonymous", scopes: CLASSES.slice(), node: null, cached: false };
   const need = s.required[routeClass] ?? routeClass;
   if (!authorization) {
-    if (s.anonymousScopes.includes(need) && !NEVER_ANONYMOUS.includes(routeClass)) return { subject: "anonymous", scopes: s.anonymousScopes, node: null };
+    if (s.anonymousScopes.includes(need) && !NEVER_ANONYMOUS.includes(routeClass)) return { subject: "anonymous", scopes: s.anonymousScopes, node: null, cached: false };
     throw { tag: "unauthenticated", val: `a bearer token with scope ${need} is required` } satisfies AuthError;
   }
   const m = /^Bearer +(\S+) *$/i.exec(authorization);
@@ -96,7 +98,7 @@ export function authorize(s: AuthSettings, routeClass: string, authorization: st
 
 function verified(s: AuthSettings, token: string, nowMs: number): Principal {
   const hit = cache.get(token);
-  if (hit && nowMs < hit.expMs) return hit.principal;
+  if (hit && nowMs < hit.expMs) return { ...hit.principal, cached: true };
   let claims;
   try {
     claims = verifyToken(token, s.keys, {
@@ -110,6 +112,7 @@ function verified(s: AuthSettings, token: string, nowMs: number): Principal {
     subject: typeof claims.sub === "string" ? claims.sub : "unknown",
     scopes: scopesOf(claims),
     node: typeof claims.node === "string" ? claims.node : null,
+    cached: false,
   };
   // Cache until exp (with leeway), and never longer than a minute so nbf and key changes apply.
   const expMs = Math.min(typeof claims.exp === "number" ? (claims.exp + s.leewaySeconds) * 1000 : Infinity, nowMs + 60_000);

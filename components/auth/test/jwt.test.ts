@@ -216,6 +216,13 @@ describe("authorize", () => {
     expect(authorize(s, "admin", bearer({ scope: "admin" }), NOW).subject).toBe("alice");
   });
 
+  it("says when a token was found verified in the cache (for /_keel/metrics)", () => {
+    const h = bearer({ sub: "cache-count", scope: "read" });
+    expect(authorize(s, "read", h, NOW).cached).toBe(false);
+    expect(authorize(s, "read", h, NOW).cached).toBe(true);
+    expect(authorize(s, "read", undefined, NOW).cached).toBe(false);
+  });
+
   it("node credentials carry the node id", () => {
     expect(authorize(s, "sync", bearer({ sub: "node:edge-7", scope: "sync mesh", node: "edge-7" }), NOW).node).toBe("edge-7");
   });

@@ -2,6 +2,7 @@
 // router runs the same in the composed component, under the Node host and in tests.
 import type { Io, SyncApi } from "./sync-runner.ts";
 import type { RouteClass } from "@keel/model";
+import type { LogSettings } from "@keel/config/log";
 
 export type { RouteClass };
 
@@ -11,6 +12,7 @@ export type { Entry, Sibling, RemoteVersion, ResourceUsage as Usage, LogRecord, 
 export type { Identity, Verdict } from "keel:rate-limit/limiter@0.1.0";
 export type { Principal } from "keel:auth/verifier@0.1.0";
 import type { Entry, RemoteVersion, ResourceUsage, LogRecord, Counter } from "keel:storage/types@0.1.0";
+import type { RequestSample } from "keel:storage/admin@0.1.0";
 import type { Identity, Verdict } from "keel:rate-limit/limiter@0.1.0";
 import type { Principal } from "keel:auth/verifier@0.1.0";
 
@@ -41,6 +43,8 @@ export interface Services {
     conflicts(from: number, max: number): LogRecord[];
     /** Count a rare event in a durable counter (e.g. CLIENT_ABORTS). */
     recordEvent(name: string): void;
+    /** Count answered requests and this instance's events (storage's request-log.ts). */
+    recordRequests(samples: RequestSample[], events: Counter[]): void;
   };
   verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): Principal };
   limiter: {
@@ -52,4 +56,10 @@ export interface Services {
   /** The HTTP client and clock a sync run uses (absent with sync). */
   io?: Io;
   nowMs(): number;
+  /** A monotonic clock in nanoseconds, for request latency. */
+  clockNs(): number;
+  /** [observability] and the node id, from the host's KEEL_NODE_CONFIG. */
+  observability(): { log: LogSettings; node: string };
+  /** Write one log line (stderr). */
+  writeLog(line: string): void;
 }
