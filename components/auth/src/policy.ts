@@ -24,6 +24,8 @@ export interface AuthSettings {
   audience?: string;
   leewaySeconds: number;
   maxTokenBytes: number;
+  /** Refuse tokens without exp ([auth] require_exp, default true). */
+  requireExp: boolean;
   algorithms: Alg[];
   /** Scopes a request without a token has; admin, sync and mesh are never among them. */
   anonymousScopes: string[];
@@ -71,6 +73,7 @@ export function authSettings(config: unknown, env: Map<string, string>): AuthSet
     audience: typeof a.audience === "string" ? a.audience : undefined,
     leewaySeconds: typeof a.leeway_seconds === "number" ? Math.max(0, Math.min(a.leeway_seconds, 3600)) : 30,
     maxTokenBytes: typeof a.max_token_bytes === "number" ? Math.max(256, Math.min(a.max_token_bytes, 65536)) : 8192,
+    requireExp: a.require_exp !== false,
     algorithms,
     anonymousScopes: anonymous,
     required,
@@ -102,7 +105,7 @@ function verified(s: AuthSettings, token: string, nowMs: number): Principal {
   let claims;
   try {
     claims = verifyToken(token, s.keys, {
-      nowMs, leewaySeconds: s.leewaySeconds, issuer: s.issuer, audience: s.audience, maxTokenBytes: s.maxTokenBytes, algorithms: s.algorithms,
+      nowMs, leewaySeconds: s.leewaySeconds, issuer: s.issuer, audience: s.audience, maxTokenBytes: s.maxTokenBytes, algorithms: s.algorithms, requireExp: s.requireExp,
     });
   } catch (e) {
     if (e instanceof TokenError) throw { tag: "unauthenticated", val: e.message } satisfies AuthError;
