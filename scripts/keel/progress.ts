@@ -5,7 +5,7 @@ import { createSpinner, type Spinner } from "nanospinner";
 export const SPINNER_AFTER_MS = 1000;
 
 export async function withProgress<T>(label: string, quiet: boolean, fn: () => Promise<T>): Promise<T> {
-  if (quiet || !process.stderr.isTTY) return fn();
+  if (quiet || !process.stderr.isTTY || !(process.stderr.columns > 0)) return fn();
   let spinner: Spinner | undefined;
   const timer = setTimeout(() => {
     spinner = createSpinner(label, { stream: process.stderr }).start();
