@@ -27,6 +27,8 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     let stderr = "";
     child.stdout?.on("data", (d) => (stdout += d));
     child.stderr?.on("data", (d) => (stderr += d));
+    // A child that exits without reading all its input (a refused import) is not an error here.
+    child.stdin?.on("error", () => undefined);
     if (child.stdin && opts.input !== undefined) {
       if (typeof opts.input === "string") child.stdin.end(opts.input);
       else opts.input.pipe(child.stdin);
