@@ -335,13 +335,46 @@ async function benchSync(): Promise<void> {
   for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
 }
 
+/**
+ * `pnpm bench cpu [--requests N]`: CPU time the wasmtime serve process spends per request
+ * (utime + stime from /proc, N GETs of one key over 16 connections), with auth and rate limits
+ * off and on. Steadier than req/s on a machine other work shares: it counts only this process.
+ */
+async function benchCpu(): Promise<void> {
+  const n = opt("requests", 6000);
+  const rows = [["configuration", "CPU µs/request", "req/s"]];
+  for (const [label, cfg] of [["auth and rate limit off", { auth: { mode: "open" }, rate_limit: { enabled: false } }], ["default edge.toml (anonymous GET)", {}]] as const) {
+    const node = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant(cfg) } });
+    try {
+      const cpu = () => {
+        const f = fs.readFileSync(`/proc/${node.proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
+        return (Number(f[11]) + Number(f[12])) * 10; // clock ticks (100 a second) → ms
+      };
+      await fetch(`${node.url}/v1/kv/k`, { method: "PUT", body: VALUE });
+      await autocannon({ url: `${node.url}/v1/kv/k`, connections: CONNECTIONS, amount: 2000 });
+      let r: autocannon.Result | undefined;
+      const c0 = cpu();
+      await step(`  ${label} (${n} GETs, ${CONNECTIONS} connections)`, async () => {
+        r = await autocannon({ url: `${node.url}/v1/kv/k`, connections: CONNECTIONS, amount: n });
+      });
+      rows.push([label, ((cpu() - c0) / n * 1000).toFixed(0), r!.requests.average.toFixed(0)]);
+    } finally {
+      await node.stop();
+    }
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log("\nwasmtime serve, CPU per request:");
+  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+}
+
 const what = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "storage";
 if (what === "storage") await benchStorage();
 else if (what === "storage-scale") await benchScale();
 else if (what === "auth") await benchAuth();
 else if (what === "sync") await benchSync();
+else if (what === "cpu") await benchCpu();
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | cpu`);
   process.exit(2);
 }
 process.exit(0);
