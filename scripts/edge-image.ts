@@ -1,11 +1,13 @@
-// `node scripts/edge-image.ts [--out DIR] [--target TRIPLE] [--wasmtime PATH] [--lite]`: stage
+// `node scripts/edge-image.ts [--out DIR] [--target TRIPLE] [--wasmtime PATH] [--compiler PATH] [--lite]`: stage
 // what an edge box runs, as the build context of deployment/Dockerfile.edge and as files for
 // deployment/keel-edge.service (default build/edge-image/):
 //   rootfs/usr/local/bin/wasmtime   the pinned wasmtime (or --wasmtime, built for --target)
 //   rootfs/<lib paths>              the shared libraries it links, at their paths (host target)
 //   rootfs/keel/keel.cwasm          dist/composed.wasm (--lite: dist/edge-lite.wasm) precompiled
 //                                   for --target: that target's baseline CPU features, not this
-//                                   machine's, so a Pi runs what a laptop compiled
+//                                   machine's, so a Pi runs what a laptop compiled (by
+//                                   --compiler, default the pinned wasmtime: another target
+//                                   needs one built with Cranelift's all-arch)
 //   rootfs/data/                    the volume's mount point, owned by the image's user
 //   node-config.json                KEEL_NODE_CONFIG from KEEL_CONFIG (default edge.toml): the
 //                                   validated config with auth keys resolved, no secret values
@@ -44,7 +46,7 @@ function sharedLibraries(bin: string): string[] {
   return [...out.matchAll(/(\/\S+)\s+\(0x/g)].map((m) => m[1]);
 }
 
-export async function stageEdgeImage(opts: { out: string; target: string; wasmtime: string; configFile: string; lite?: boolean }): Promise<void> {
+export async function stageEdgeImage(opts: { out: string; target: string; wasmtime: string; configFile: string; lite?: boolean; compiler?: string }): Promise<void> {
   const rootfs = path.join(opts.out, "rootfs");
   fs.rmSync(opts.out, { recursive: true, force: true });
   for (const d of ["usr/local/bin", "keel", "data", "tmp"]) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
@@ -61,13 +63,14 @@ export async function stageEdgeImage(opts: { out: string; target: string; wasmti
     info(`${opts.target}: put the C runtime of that target (ld-linux, libc, libm, libgcc_s) under ${path.relative(ROOT, rootfs)}/ before docker build`);
   }
   const cwasm = path.join(rootfs, "keel/keel.cwasm");
+  const compiler = opts.compiler ?? tool("wasmtime");
   await step(`precompile ${path.basename(composed)} for ${opts.target} (wasmtime compile --target)`, () => {
     try {
-      execFileSync(tool("wasmtime"), ["compile", "--target", opts.target, "-o", cwasm, composed], { stdio: ["ignore", "inherit", "pipe"] });
+      execFileSync(compiler, ["compile", "--target", opts.target, "-o", cwasm, composed], { stdio: ["ignore", "inherit", "pipe"] });
     } catch (e) {
       const why = String((e as { stderr?: Buffer }).stderr ?? "").trim();
       throw new Error(/target is disabled/.test(why)
-        ? `this wasmtime (${tool("wasmtime")}) compiles for its own CPU only: use one built with all-arch (README § Deploy to a Raspberry Pi), or precompile on the board`
+        ? `${compiler} compiles for its own CPU only: pass --compiler with a wasmtime built with all-arch (README § Deploy to a Raspberry Pi), or precompile on the board`
         : `wasmtime compile failed: ${why}`);
     }
     return `${(fs.statSync(cwasm).size / 1e6).toFixed(2)} MB`;
@@ -92,11 +95,11 @@ export async function stageEdgeImage(opts: { out: string; target: string; wasmti
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: "string" }, target: { type: "string" }, wasmtime: { type: "string" }, lite: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { out: { type: "string" }, target: { type: "string" }, wasmtime: { type: "string" }, compiler: { type: "string" }, lite: { type: "boolean" } } });
   const out = path.resolve(values.out ?? path.join(ROOT, "build", "edge-image"));
   const target = values.target ?? HOST_TARGET;
   if (target !== HOST_TARGET && !values.wasmtime) throw new Error(`--target ${target} needs --wasmtime: a wasmtime 48.0.2 binary built for that target`);
-  await stageEdgeImage({ out, target, wasmtime: values.wasmtime ?? tool("wasmtime"), configFile: process.env.KEEL_CONFIG ?? DEFAULT_CONFIG, lite: values.lite });
+  await stageEdgeImage({ out, target, wasmtime: values.wasmtime ?? tool("wasmtime"), configFile: process.env.KEEL_CONFIG ?? DEFAULT_CONFIG, lite: values.lite, compiler: values.compiler });
   const rel = path.relative(process.cwd(), out) || ".";
   process.stdout.write([
     `docker build -f ${path.relative(process.cwd(), path.join(ROOT, "deployment/Dockerfile.edge"))} --build-arg KEEL_NODE_CONFIG="$(cat ${rel}/node-config.json)" -t keel-edge ${rel}`,
