@@ -33,13 +33,14 @@ const artifacts: [string, string][] = [
 /**
  * Ceilings no budget may exceed: what an edge binary must fit (the edge-sized engine targets).
  * A component over 2 MB, or composed.wasm over 10 MB raw / 4 MB gzip, fails even when its
- * [budgets] line was raised to match. edge-lite's 5 MB target is not met yet (measured in
- * deployment/README.md): it is reported, not enforced, until it is.
+ * [budgets] line was raised to match, and so does dist/edge-lite.wasm (what a Pi Zero runs)
+ * over 5 MB. The compositions fit because they store the QuickJS engine once
+ * (scripts/lib/share-modules.ts).
  */
 const MB = 1_000_000;
 const CEILINGS: Record<string, { raw: number; gzip?: number; enforced: boolean }> = {
   "composed.wasm": { raw: 10 * MB, gzip: 4 * MB, enforced: true },
-  "edge-lite.wasm": { raw: 5 * MB, enforced: false },
+  "edge-lite.wasm": { raw: 5 * MB, enforced: true },
 };
 const COMPONENT_CEILING = 2 * MB;
 const ceilingOf = (name: string) => CEILINGS[name] ?? (name.endsWith(".wasm") ? undefined : { raw: COMPONENT_CEILING, enforced: true });

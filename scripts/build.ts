@@ -14,6 +14,7 @@ import { loadConfig } from "../host/src/config.ts";
 import { restoreWasiNames } from "./lib/wasi-alias.ts";
 import { stageWit } from "./lib/stage-wit.ts";
 import { checkMergePlugin, pluginPath } from "../host/src/plugin.ts";
+import { shareModules } from "./lib/share-modules.ts";
 
 const force = process.argv.includes("--force");
 // The merge plug-in composed into dist/composed.wasm: `--merge <file>` (pnpm compose), else
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
         run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
         return `${(fs.statSync(out).size / 1e6).toFixed(2)} MB`;
       });
+      await step(`share repeated core modules in ${name}.wasm`, () => shareInPlace(out));
       await step(`check ${name}.wasm targets ${comp.targets.wit}/${comp.targets.world} (wac targets)`, () => {
         run(tool("wac"), ["targets", "--wit", stageWit(comp.targets.wit), "--world", comp.targets.world, out]);
       });
@@ -213,8 +215,16 @@ async function composeInto(dir: string, cfg: ReturnType<typeof readComponentsCon
     await step(`compose ${out}`, () => {
       const deps = comp.uses.flatMap((u) => ["--dep", `keel:${u}=${u === "merge-default" && plugin ? plugin : path.join(DIST, "components", `${u}.wasm`)}`]);
       run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
+      return shareInPlace(out);
     });
   }
+}
+
+/** One copy of each repeated core module (the QuickJS engine) per composition: scripts/lib/share-modules.ts. */
+function shareInPlace(file: string): string {
+  const { bytes, report } = shareModules(fs.readFileSync(file));
+  fs.writeFileSync(file, bytes);
+  return `${report.aliases} copies of ${report.modules} module(s) shared: ${(report.before / 1e6).toFixed(2)} → ${(report.after / 1e6).toFixed(2)} MB`;
 }
 
 main().catch((e) => {
