@@ -6,6 +6,7 @@ import { Host } from "./host.ts";
 import { log } from "./log.ts";
 import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
+import { startMeshTimer } from "./mesh-timer.ts";
 import type { EdgeConfig } from "./config.ts";
 
 /**
@@ -52,8 +53,10 @@ async function main(): Promise<void> {
     eager: node.instantiated(), startup_ms: +(performance.now() - t0).toFixed(1),
   });
   const timer = startSyncTimer(config, dataDir, `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
+  const meshTimer = startMeshTimer(node, config);
   const stop = () => {
     if (timer) clearInterval(timer);
+    if (meshTimer) clearInterval(meshTimer);
     node.close();
     process.exit(0);
   };

@@ -32,7 +32,8 @@ export interface KeyState {
 
 export interface LogRecord { offset: number; timestampMs: number; payload: Uint8Array }
 
-export function encodeBody(doc: BatchDoc | PullDoc, compress: boolean): { body: Uint8Array; raw: number } {
+/** Any wire document as JSON, gzip-compressed when asked. */
+export function encodeBody(doc: unknown, compress: boolean): { body: Uint8Array; raw: number } {
   const json = encodeUtf8(JSON.stringify(doc));
   return { body: compress ? gzipSync(json, { level: 6 }) : json, raw: json.length };
 }
