@@ -29,7 +29,8 @@ class Mesh {
   links: FaultProxy[][] = [];
   private cron: NodeJS.Timeout | undefined;
 
-  static async create(kinds: HostKind[], peersOf: (i: number) => number[] = (i) => kinds.map((_, j) => j).filter((j) => j !== i)): Promise<Mesh> {
+  static async create(kinds: HostKind[], extra: { mesh?: Record<string, unknown>; rate_limit?: Record<string, unknown> } = {}): Promise<Mesh> {
+    const peersOf = (i: number) => kinds.map((_, j) => j).filter((j) => j !== i);
     const m = new Mesh();
     const ports = await Promise.all(kinds.map(() => freePort()));
     for (let i = 0; i < kinds.length; i++) {
@@ -41,8 +42,8 @@ class Mesh {
       const peers = peersOf(i).map((j) => ({ id: `m${j}`, url: m.links[i][j].url }));
       const config = configVariant({
         node: { id, role: "edge" },
-        mesh: { enabled: true, url: `http://127.0.0.1:${ports[i]}`, peers, token_env: "KEEL_MESH_TOKEN", ...MESH },
-        rate_limit: { enabled: false },
+        mesh: { enabled: true, url: `http://127.0.0.1:${ports[i]}`, peers, token_env: "KEEL_MESH_TOKEN", ...MESH, ...extra.mesh },
+        rate_limit: extra.rate_limit ?? { enabled: false },
       });
       m.members.push({ id, kind, port: ports[i], config });
     });
@@ -320,5 +321,49 @@ describe("mesh routes on a node without the mesh", () => {
     node = await startNode("wasmtime", { lite: true, env: { KEEL_JWT_SECRET: SECRET } });
     r = await fetch(`${node.url}/_keel/mesh/status`, { headers: ADMIN });
     expect(r.status).toBe(501);
+  });
+});
+
+describe("rate limits shared across the mesh", () => {
+  const RATE = 20;
+  const BURST = 20;
+  const limits = { enabled: true, rules: { read: { rate: RATE, burst: BURST, key: "ip" }, write: { rate: 100, burst: 100, key: "ip" }, admin: { rate: 100, burst: 100, key: "subject" }, mesh: { rate: 1000, burst: 1000, key: "subject" } } };
+
+  /** GETs spread round-robin over every node for `ms`; admitted count and elapsed seconds. */
+  async function spread(mesh: Mesh, ms: number): Promise<{ admitted: number; seconds: number }> {
+    let admitted = 0;
+    const t0 = Date.now();
+    for (let n = 0; Date.now() - t0 < ms; n++) {
+      const r = await fetch(`${mesh.url(n % 3)}/v1/kv/shared%2Fnothing`);
+      await r.arrayBuffer();
+      if (r.status !== 429) admitted++;
+    }
+    return { admitted, seconds: (Date.now() - t0) / 1000 };
+  }
+
+  it("a client spreading requests over three nodes gets one node's allowance: admitted ≤ (burst + rate·t)(1 + ε), ε ≤ 10%", async () => {
+    const mesh = await Mesh.create(["wasmtime", "node", "wasmtime"], { rate_limit: limits });
+    try {
+      const { admitted, seconds } = await spread(mesh, 3000);
+      const bound = BURST + RATE * seconds;
+      const eps = admitted / bound - 1;
+      console.log(`[mesh] shared limits: admitted ${admitted} in ${seconds.toFixed(2)} s over 3 nodes; bound ${bound.toFixed(1)}; ε = ${(eps * 100).toFixed(1)}%`);
+      expect(eps).toBeLessThanOrEqual(0.1);
+      expect(admitted).toBeGreaterThan(bound * 0.5); // the allowance is still there to use
+    } finally {
+      await mesh.stop();
+    }
+  });
+
+  it("without sharing, the same client gets about three times the allowance (what sharing prevents)", async () => {
+    const mesh = await Mesh.create(["wasmtime", "node", "wasmtime"], { rate_limit: limits, mesh: { shared_rate_limits: false } });
+    try {
+      const { admitted, seconds } = await spread(mesh, 3000);
+      const bound = BURST + RATE * seconds;
+      console.log(`[mesh] unshared limits: admitted ${admitted} in ${seconds.toFixed(2)} s over 3 nodes; one node's bound ${bound.toFixed(1)}`);
+      expect(admitted).toBeGreaterThan(bound * 1.5);
+    } finally {
+      await mesh.stop();
+    }
   });
 });
