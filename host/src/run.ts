@@ -7,6 +7,7 @@ import { log } from "./log.ts";
 import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
 import { startMeshTimer } from "./mesh-timer.ts";
+import { startDiscovery } from "./mdns.ts";
 import type { EdgeConfig } from "./config.ts";
 
 /**
@@ -54,9 +55,11 @@ async function main(): Promise<void> {
   });
   const timer = startSyncTimer(config, dataDir, `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
   const meshTimer = startMeshTimer(node, config);
+  const discovery = startDiscovery(node, config, port);
   const stop = () => {
     if (timer) clearInterval(timer);
     if (meshTimer) clearInterval(meshTimer);
+    discovery?.stop();
     node.close();
     process.exit(0);
   };

@@ -168,6 +168,11 @@ describe.each<HostKind[]>([["wasmtime", "node", "wasmtime"], ["node", "wasmtime"
     const st = await status(mesh.url(0));
     expect(st.peers.map((p) => [p.id, p.state]).sort()).toEqual([["m1", "alive"], ["m2", "alive"]]);
     expect(st.repaired).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${mesh.url(0)}/_keel/metrics`, { headers: ADMIN })).text();
+    expect(metrics).toMatch(/^keel_mesh_peers\{state="alive"\} 2$/m);
+    expect(metrics).toMatch(/^# TYPE keel_mesh_repaired_total counter$/m);
+    expect(Number(/^keel_mesh_repaired_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^keel_mesh_lag\{peer="m1",scope="kv"\} \d+$/m);
   });
 
   it("concurrent writes to one key converge on every node to the last writer's value", async () => {

@@ -13,6 +13,8 @@ export const mesh = table({
   /** Static peers: never forgotten; a dead one is retried with backoff. */
   peers: v.optional(list(table({ id: text(64, NODE_ID, "a node id (A-Z a-z 0-9 . _ -, at most 64)"), url })), []),
   discovery: v.optional(oneOf(["static", "mdns"] as const), "static"),
+  /** mDNS finds only nodes that publish the same cluster name (several meshes can share a LAN). */
+  cluster: v.optional(text(64, NODE_ID, "a cluster name (A-Z a-z 0-9 . _ -, at most 64)"), "keel"),
   replicated_topics: v.optional(list(topic), []),
   replicated_prefixes: v.optional(list(text(512)), []),
   gossip_interval_ms: v.optional(int(50, 600_000), 1000),
