@@ -15,14 +15,16 @@ const cluster = `t${process.pid}${Date.now() % 100000}`;
 
 /** Can this machine see its own mDNS announcements? */
 async function multicastWorks(): Promise<boolean> {
-  const { Bonjour } = createRequire(path.join(ROOT, "host", "package.json"))("bonjour-service") as typeof import("bonjour-service");
+  // The host's own copy of the library (the tests' package does not depend on it).
+  type Browse = { publish(o: object): void; find(o: object, up: (s: { name: string }) => void): void; unpublishAll(): void; destroy(): void };
+  const { Bonjour } = createRequire(path.join(ROOT, "host", "package.json"))("bonjour-service") as { Bonjour: new (o: object, e: () => void) => Browse };
   const b = new Bonjour({}, () => {});
   const name = `keel-probe-${process.pid}`;
   b.publish({ name, type: "keel-probe", port: 9 });
   try {
     return await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), 4000);
-      b.find({ type: "keel-probe" }, (s) => {
+      b.find({ type: "keel-probe" }, (s: { name: string }) => {
         if (s.name === name) {
           clearTimeout(t);
           resolve(true);
