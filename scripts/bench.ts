@@ -337,8 +337,9 @@ if (what === "storage") await benchStorage();
 else if (what === "storage-scale") await benchScale();
 else if (what === "auth") await benchAuth();
 else if (what === "sync") await benchSync();
+else if (what === "mesh") await (await import("./bench-mesh.ts")).benchMesh(args);
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh`);
   process.exit(2);
 }
 process.exit(0);

@@ -24,15 +24,23 @@ export function membershipOf(host: Host): Membership {
 
 const now = () => BigInt(Date.now());
 
-/** One round; resolves when every exchange has answered or timed out. */
+/**
+ * One round; resolves when every exchange has answered or timed out. The requests go out
+ * together and only the network wait is timed; the replies are applied one after another once
+ * all are in (applying blocks this thread: timed alongside, it would time out the others).
+ */
 export async function meshRound(mesh: Membership): Promise<{ exchanges: number; repaired: number; failed: number }> {
   const round = mesh.beginRound(now());
   if (!round) return { exchanges: 0, repaired: 0, failed: 0 };
   let repaired = 0;
   let failed = 0;
+  const fail = (peer: string, reason: string) => {
+    failed++;
+    if (process.env.KEEL_DEBUG_MESH) log("warn", "mesh exchange failed", { peer, reason });
+    mesh.unreachable(peer, reason, now());
+  };
   try {
-    await Promise.all(round.exchanges.map(async (ex) => {
-      let reason: string;
+    const answers = await Promise.all(round.exchanges.map(async (ex) => {
       try {
         const r = await fetch(ex.url, {
           method: "POST",
@@ -40,19 +48,30 @@ export async function meshRound(mesh: Membership): Promise<{ exchanges: number; 
           body: Buffer.from(ex.message),
           signal: AbortSignal.timeout(round.timeoutMs),
         });
-        const body = new Uint8Array(await r.arrayBuffer());
-        if (r.status === 200) {
-          repaired += Number(mesh.deliver(ex.peer, body, now()));
-          return;
-        }
-        reason = `answered ${r.status}: ${new TextDecoder().decode(body.subarray(0, 200)).trim()}`;
+        return { ex, status: r.status, body: new Uint8Array(await r.arrayBuffer()) };
       } catch (e) {
-        const err = e as { name?: string; message?: string; payload?: { val?: string } };
-        reason = err.name === "TimeoutError" ? `no answer within ${round.timeoutMs} ms` : err.payload?.val ?? err.message ?? String(e);
+        const err = e as { name?: string; message?: string };
+        return { ex, error: err.name === "TimeoutError" ? `no answer within ${round.timeoutMs} ms` : err.message ?? String(e) };
       }
-      failed++;
-      mesh.unreachable(ex.peer, reason, now());
     }));
+    for (const a of answers) {
+      if ("error" in a) {
+        fail(a.ex.peer, a.error!);
+        continue;
+      }
+      if (a.status !== 200) {
+        fail(a.ex.peer, `answered ${a.status}: ${new TextDecoder().decode(a.body.subarray(0, 200)).trim()}`);
+        continue;
+      }
+      try {
+        repaired += Number(mesh.deliver(a.ex.peer, a.body, now()));
+      } catch (e) {
+        // The peer answered but its reply could not be applied: worth an operator's eye.
+        const reason = `reply not applied: ${(e as { payload?: { val?: string } }).payload?.val ?? (e as Error).message}`;
+        log("warn", "mesh reply not applied", { peer: a.ex.peer, error: reason });
+        fail(a.ex.peer, reason);
+      }
+    }
   } finally {
     mesh.endRound(now());
   }

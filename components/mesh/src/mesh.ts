@@ -18,7 +18,7 @@ import type { Dir } from "@keel/wasi-dir";
 import { withLock } from "@keel/wasi-dir";
 import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
 import { isNodeId, scopedTopic } from "@keel/model";
-import { WireError, checkKvItem, decodeBody, encodeBody, envelope, envelopeOffset, kvItems, type KeyState, type KvItem, type LogRecord, type RemoteVersion } from "@keel/wire";
+import { WireError, checkKvItem, decodeBody, envelope, envelopeOffset, kvItems, type KeyState, type KvItem, type LogRecord, type RemoteVersion } from "@keel/wire";
 import { trimUrl, type MeshConfig } from "./config.ts";
 
 export { WireError as MeshError } from "@keel/wire";
@@ -90,12 +90,12 @@ const ROUND_LOCK = "mesh/round.lock";
 /** A round marker untouched this long belongs to a round that was cut off. */
 const ROUND_STALE_MS = 15_000;
 /** Most key changes / topic records one reply carries (the next exchange continues). */
-const MAX_KV_ITEMS = 500;
-const MAX_RECORDS = 1000;
+const MAX_KV_ITEMS = 100;
+/** Key changes read per storage call while a reply is built. */
+const KV_CHUNK = 25;
+const MAX_RECORDS = 500;
 /** Largest gap between retries of a dead peer. */
 const MAX_RETRY_MS = 10_000;
-/** Replies bigger than this are gzip-compressed. */
-const COMPRESS_OVER = 1024;
 
 export class Mesh {
   readonly cfg: MeshConfig;
@@ -288,8 +288,7 @@ export class Mesh {
     const from0 = doc.kv.want;
     const end = this.storage.meshEnd();
     // A peer that asks past our end knew an older life of this data dir: start it over.
-    const changes = this.storage.meshChanges(from0 > end ? 0 : from0, MAX_KV_ITEMS);
-    const next = changes.last === null ? Math.min(from0, end) : changes.last + 1;
+    const { keys, next } = this.changesFrom(from0 > end ? 0 : from0, end);
     const records = this.recordsFor(doc.topics, vectors);
     return this.update((s) => {
       if (!s.peers[from]) {
@@ -305,14 +304,33 @@ export class Mesh {
         Object.assign(p, { theirWant: Math.min(from0, end), theirTopics: doc.topics });
       }
       this.merge(s, doc.members, now);
-      const reply: Reply = { ...this.message(s, p, vectors), items: kvItems(changes.keys), next, records };
-      const json = encodeUtf8(JSON.stringify(reply));
-      const out = json.length > COMPRESS_OVER ? encodeBody(reply, true).body : json;
+      const reply: Reply = { ...this.message(s, p, vectors), items: kvItems(keys), next, records };
+      // Not compressed: gzip in the component costs about a millisecond per record, which made
+      // a catching-up peer's replies miss its timeout; on a LAN the bytes are the cheaper part.
+      const out = encodeUtf8(JSON.stringify(reply));
       s.counters.served++;
       s.counters.bytesReceived += body.length;
       s.counters.bytesSent += out.length;
       return out;
     });
+  }
+
+  /**
+   * Key changes from `from`, in chunks, until MAX_KV_ITEMS or a quarter of the exchange timeout
+   * is spent: a reply that takes longer than the asker waits is never delivered, and would be
+   * built again and again (a catching-up peer would never catch up).
+   */
+  private changesFrom(from: number, end: number): { keys: KeyState[]; next: number } {
+    const keys: KeyState[] = [];
+    const t0 = this.now();
+    let next = Math.min(from, end);
+    while (keys.length < MAX_KV_ITEMS && next < end && this.now() - t0 < this.cfg.timeoutMs / 4) {
+      const c = this.storage.meshChanges(next, KV_CHUNK);
+      if (c.last === null) break;
+      keys.push(...c.keys);
+      next = c.last + 1;
+    }
+    return { keys, next };
   }
 
   private message(s: State, to: Peer | undefined, vectors: Vectors): Message {
