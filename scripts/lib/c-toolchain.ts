@@ -8,7 +8,7 @@ import path from "node:path";
 
 /** Debian packages that make `clang --target=wasm32-wasi` work (`pnpm run setup -- --c` installs them). */
 export const C_PACKAGES = ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
-export const C_INSTALL_HINT = `apt-get install ${C_PACKAGES.join(" ")}  (or: pnpm run setup -- --c)`;
+export const C_INSTALL_HINT = `apt-get install ${C_PACKAGES.join(" ")} (as root), or pnpm run setup -- --c`;
 
 const CLANG = process.env.KEEL_CLANG || "clang";
 let probed: { clang: string; version: string } | { missing: string } | undefined;

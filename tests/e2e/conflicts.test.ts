@@ -8,7 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, NODE, configVariant, startNode, tokenOf, UNLIMITED, type HostKind, type RunningNode } from "../helpers/nodes.ts";
-import { componentFile, whyNotBuilt } from "../helpers/merge-plugin.ts";
+import { componentFile, skipUnbuilt } from "../helpers/merge-plugin.ts";
 
 const run = promisify(execFile);
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -149,8 +149,8 @@ describe("merge plug-ins, dropped in", () => {
   // The counter in TypeScript (QuickJS) and in C (clang, skipped when clang is not installed).
   const COUNTERS = ["merge-counter", "merge-counter-c"];
 
-  it.each(COUNTERS)("the Node host loads %s from edge.toml (no rebuild) and merges with it", async (name, ctx) => {
-    if (!fs.existsSync(componentFile(name))) return ctx.skip(whyNotBuilt(name));
+  it.for(COUNTERS)("the Node host loads %s from edge.toml (no rebuild) and merges with it", async (name, ctx) => {
+    if (!fs.existsSync(componentFile(name))) return skipUnbuilt(ctx, name);
     const node = await startNode("node", { env: { KEEL_CONFIG: configVariant({ ...RULES, conflict: { ...RULES.conflict, plugin: componentFile(name) } }) } });
     try {
       await apply(node, [{ key: "counters/c", version: "1000.0.edge-a", value: '{"edge-a":3}' }, { key: "counters/c", version: "2000.0.edge-b", value: '{"edge-b":4}' }]);
@@ -161,8 +161,8 @@ describe("merge plug-ins, dropped in", () => {
     }
   });
 
-  it.each(COUNTERS)("pnpm compose --merge puts %s into composed.wasm for wasmtime serve", async (name, ctx) => {
-    if (!fs.existsSync(componentFile(name))) return ctx.skip(whyNotBuilt(name));
+  it.for(COUNTERS)("pnpm compose --merge puts %s into composed.wasm for wasmtime serve", async (name, ctx) => {
+    if (!fs.existsSync(componentFile(name))) return skipUnbuilt(ctx, name);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-composed-"));
     await run(NODE, [path.join(ROOT, "scripts/build.ts"), "--merge", componentFile(name), "--out", out], { cwd: ROOT });
     const node = await startNode("wasmtime", { artifact: path.join(out, "composed.wasm"), env: { KEEL_CONFIG: configVariant(RULES) } });

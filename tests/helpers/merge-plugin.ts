@@ -31,6 +31,13 @@ export function whyNotBuilt(name: string): string {
   return cc && "missing" in cc ? `${name} is not built: ${cc.missing}` : `${componentFile(name)} is not built (run pnpm build)`;
 }
 
+/** Skip the running test because plug-in `name` is not built, saying why on stderr too (the default reporter shows no skip notes). */
+export function skipUnbuilt(ctx: { skip: (note?: string) => never }, name: string): never {
+  const why = whyNotBuilt(name);
+  console.warn(`skipped: ${why}`);
+  return ctx.skip(why);
+}
+
 /** Instantiate plug-in `name` (null when it has not been built). */
 export function loadMergePlugin(name: string): MergeCall | null {
   const dir = path.join(ROOT, "dist", "host", name);

@@ -13,7 +13,7 @@ import { NodeDir } from "@keel/wasi-dir/testing";
 import { conflictSettings, formatHlc, resolve, strategyFor, type Strategy, type Version } from "@keel/model";
 import { mergeCounts, parseCounts, total } from "../../examples/merge-counter/src/counter.ts";
 import { mergeDocs, parseDoc, formatStamp } from "../../examples/merge-json/src/jsonmerge.ts";
-import { loadMergePlugin, whyNotBuilt } from "../helpers/merge-plugin.ts";
+import { loadMergePlugin, skipUnbuilt } from "../helpers/merge-plugin.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -104,7 +104,7 @@ describe("every replica converges, whatever the order and duplicates", () => {
 
   it("custom: the counter plug-in in C (the built component, examples/merge-counter-c)", (ctx) => {
     const plugin = componentPlugin("merge-counter-c");
-    if (!plugin) return ctx.skip(whyNotBuilt("merge-counter-c"));
+    if (!plugin) return skipUnbuilt(ctx, "merge-counter-c");
     const counts = fc.dictionary(fc.constantFrom(...NODES), fc.nat({ max: 50 }), { maxKeys: 3 }).map((c) => JSON.stringify(c));
     converges("custom", plugin, counts);
     converges("custom", plugin, fc.oneof(counts, fc.constant(null))); // deletes count nothing

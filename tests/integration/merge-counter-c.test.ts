@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Version } from "@keel/model";
 import { ROOT } from "../helpers/nodes.ts";
-import { componentFile, loadMergePlugin, whyNotBuilt, type MergeOutcome } from "../helpers/merge-plugin.ts";
+import { componentFile, loadMergePlugin, skipUnbuilt, type MergeOutcome } from "../helpers/merge-plugin.ts";
 import { stageWit } from "../../scripts/lib/stage-wit.ts";
 
 const C = "merge-counter-c";
@@ -18,7 +18,12 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const version = (value: string | null, node = "edge-a"): Version => ({ stamp: { wallMs: 1000, counter: 0, node }, origin: "edge", value: value === null ? null : enc(value) });
 const shown = (o: MergeOutcome) => ("error" in o ? "declined" : o.value === null ? "none" : Buffer.from(o.value).toString("latin1"));
 
-/** Counter values as users' nodes may write them, and as they should not: raw JSON text. */
+/**
+ * Counter values as users' nodes may write them, and as they should not: raw JSON text. Node
+ * names are raw UTF-8 or ASCII escapes; `\u` escapes above \u007f are left out: the TypeScript
+ * component reads and writes the value one byte per character and truncates them
+ * (README.md § Same semantics).
+ */
 const node = fc.oneof(
   fc.constantFrom("edge-a", "edge-b", "cloud-1", "__proto__", "a\"b", "x\\y", "é", "日本"),
   fc.string({ unit: "binary-ascii", maxLength: 5 }), // quotes, backslashes, control characters
@@ -42,9 +47,9 @@ const value = fc.oneof(
 describe("the counter plug-in in C (examples/merge-counter-c)", () => {
   it("merges exactly as the TypeScript plug-in: same bytes, or both decline", (ctx) => {
     const c = loadMergePlugin(C);
-    if (!c) return ctx.skip(whyNotBuilt(C));
+    if (!c) return skipUnbuilt(ctx, C);
     const ts = loadMergePlugin("merge-counter");
-    if (!ts) return ctx.skip(whyNotBuilt("merge-counter"));
+    if (!ts) return skipUnbuilt(ctx, "merge-counter");
     fc.assert(
       fc.property(value, value, (l, r) => {
         const [a, b] = [c("counters/k", version(l), version(r, "edge-b")), ts("counters/k", version(l), version(r, "edge-b"))];
@@ -56,7 +61,7 @@ describe("the counter plug-in in C (examples/merge-counter-c)", () => {
 
   it("adds up every node's increments once, and says why it declines", (ctx) => {
     const c = loadMergePlugin(C);
-    if (!c) return ctx.skip(whyNotBuilt(C));
+    if (!c) return skipUnbuilt(ctx, C);
     expect(shown(c("k", version('{"edge-1":3}'), version('{"edge-2":4,"edge-1":1}')))).toBe('{"edge-1":3,"edge-2":4}');
     expect(shown(c("k", version(null), version(null)))).toBe("{}");
     expect(c("k", version('{"edge-1":-1}'), version("{}"))).toEqual({ error: "unmergeable: count for edge-1 must be a whole number ≥ 0" });
@@ -69,7 +74,7 @@ describe("the counter plug-in in C (examples/merge-counter-c)", () => {
   });
 
   it("imports nothing: its world only exports keel:conflict/merge, and no WASI adapter is in it", async (ctx) => {
-    if (!fs.existsSync(componentFile(C))) return ctx.skip(whyNotBuilt(C));
+    if (!fs.existsSync(componentFile(C))) return skipUnbuilt(ctx, C);
     const { componentWit } = await import("@bytecodealliance/jco");
     const wit = await componentWit(fs.readFileSync(componentFile(C)));
     expect([...wit.matchAll(/^\s*(import|export) ([^;]+);/gm)].map((m) => `${m[1]} ${m[2]}`)).toEqual(["export keel:conflict/merge@0.1.0"]);
@@ -79,13 +84,14 @@ describe("the counter plug-in in C (examples/merge-counter-c)", () => {
   });
 
   it("its bindings (gen/) are what wit-bindgen 0.63.0 makes from wit/conflict", (ctx) => {
+    const skip = (why: string) => (console.warn(`skipped: ${why}`), ctx.skip(why));
     let version = "";
     try {
       version = execFileSync("wit-bindgen", ["--version"], { encoding: "utf8" });
     } catch {
-      return ctx.skip("wit-bindgen is not installed (pnpm run setup -- --c, or cargo install wit-bindgen-cli@0.63.0 --locked)");
+      return skip("wit-bindgen is not installed (pnpm run setup -- --c, or cargo install wit-bindgen-cli@0.63.0 --locked)");
     }
-    if (!version.includes(" 0.63.0")) return ctx.skip(`wit-bindgen is ${version.trim()}; gen/ was made with 0.63.0`);
+    if (!version.includes(" 0.63.0")) return skip(`wit-bindgen is ${version.trim()}; gen/ was made with 0.63.0`);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-wit-bindgen-"));
     const wit = stageWit("conflict", false, path.join(out, "wit"));
     execFileSync("wit-bindgen", ["c", "--world", "merge-plugin", "--no-object-file", "--out-dir", out, wit], { stdio: "ignore" });
