@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-/** Debian packages that make `clang --target=wasm32-wasi` work (`pnpm run setup -- --c` installs them). */
+/** Debian packages that make `clang --target=wasm32-wasi` work (`pnpm run setup -- --c` installs them; the same list is in scripts/keel.mjs). */
 export const C_PACKAGES = ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 export const C_INSTALL_HINT = `apt-get install ${C_PACKAGES.join(" ")} (as root), or pnpm run setup -- --c`;
 

@@ -89,7 +89,7 @@ describe("the counter plug-in in C (examples/merge-counter-c)", () => {
     try {
       version = execFileSync("wit-bindgen", ["--version"], { encoding: "utf8" });
     } catch {
-      return skip("wit-bindgen is not installed (pnpm run setup -- --c, or cargo install wit-bindgen-cli@0.63.0 --locked)");
+      return skip("wit-bindgen is not installed (pnpm run setup -- --wit-bindgen, or cargo install wit-bindgen-cli@0.63.0 --locked)");
     }
     if (!version.includes(" 0.63.0")) return skip(`wit-bindgen is ${version.trim()}; gen/ was made with 0.63.0`);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-wit-bindgen-"));
