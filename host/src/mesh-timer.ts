@@ -87,7 +87,8 @@ export function startMeshTimer(host: Host, config: EdgeConfig): NodeJS.Timeout |
     if (running) return;
     running = true;
     try {
-      await meshRound(membershipOf(host));
+      // Catching up: while replies bring changes, go again at once rather than at the next tick.
+      for (let i = 0; i < 20 && (await meshRound(membershipOf(host))).repaired > 0; i++);
     } catch (e) {
       log("warn", "mesh round failed", { error: (e as Error).message });
     } finally {
