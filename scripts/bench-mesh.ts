@@ -71,6 +71,10 @@ export async function benchMesh(args: string[]): Promise<void> {
   const wi = args.indexOf("--writes");
   const writes = wi >= 0 ? Number(args[wi + 1]) : 20;
   const rows = [["nodes", "visible p50 ms", "visible p99 ms", "in-sync B/exchange", "catch-up B/exchange", "catch-up s", "dead after s"]];
+  const print = () => {
+    const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+    for (const r of rows) console.log(r.map((c, k) => c.padStart(w[k])).join("  "));
+  };
   for (const n of sizes) {
     info(`mesh of ${n}: starting ${n} Node-host nodes …`);
     const { nodes, start } = await startMesh(n);
@@ -119,11 +123,14 @@ export async function benchMesh(args: string[]): Promise<void> {
       }
       const dead = (performance.now() - tk) / 1000;
       rows.push([String(n), pct(times, 50).toFixed(0), pct(times, 99).toFixed(0), inSync.toFixed(0), catching.toFixed(0), Number.isNaN(catchUp) ? "—" : catchUp.toFixed(1), dead.toFixed(1)]);
+      info(`  ${rows[rows.length - 1].join(" | ")}`);
+    } catch (e) {
+      info(`  mesh of ${n} failed: ${(e as Error).message}`);
+      rows.push([String(n), "failed", "", "", "", "", ""]);
     } finally {
       await Promise.all(nodes.map((x) => x.stop()));
     }
   }
-  const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
   console.log(`\nmesh on loopback, Node host nodes, gossip every ${INTERVAL} ms (targets at 5 nodes: p99 ≤ 1000 ms; in sync ≤ 1 KB per peer; dead ≤ 6 s):`);
-  for (const r of rows) console.log(r.map((c, k) => c.padStart(w[k])).join("  "));
+  print();
 }

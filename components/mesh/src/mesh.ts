@@ -62,6 +62,9 @@ export interface Peer {
   theirWant: number;
   /** The peer's topic vectors as it last sent them. */
   theirTopics: Vectors;
+  /** The peer's membership hash and the peers it suspects, as it last sent them. */
+  theirMh?: string;
+  theirSus?: string[];
 }
 
 interface Counters { rounds: number; served: number; bytesSent: number; bytesReceived: number; repaired: number; failed: number }
@@ -73,8 +76,16 @@ interface Message {
   url: string;
   kv: { want: number };
   topics: Vectors;
-  /** [id, url, last seen first-hand] of the sender's live peers, and the sender itself. */
+  /**
+   * [id, url, last seen first-hand] of the sender's live peers and itself — all of them when
+   * the receiver's membership hash differs, else only those the receiver suspects: in a steady
+   * mesh an exchange carries no member list at all.
+   */
   members: [string, string, number][];
+  /** Hash of the sender's membership (ids and URLs, itself included). */
+  mh: string;
+  /** Peers the sender finds suspect or dead (the receiver answers with its sightings of them). */
+  sus: string[];
 }
 
 interface Reply extends Message {
@@ -255,7 +266,7 @@ export class Mesh {
       const p = s.peers[peerId];
       if (p) {
         this.seen(s, peerId, now);
-        Object.assign(p, { want: doc.next, theirWant: doc.kv.want, theirTopics: doc.topics });
+        Object.assign(p, { want: doc.next, theirWant: doc.kv.want, theirTopics: doc.topics, ...theirMembership(doc) });
       }
       this.merge(s, doc.members, now);
       s.counters.bytesReceived += body.length;
@@ -301,7 +312,7 @@ export class Mesh {
       const p = s.peers[from];
       if (p) {
         this.seen(s, from, now);
-        Object.assign(p, { theirWant: Math.min(from0, end), theirTopics: doc.topics });
+        Object.assign(p, { theirWant: Math.min(from0, end), theirTopics: doc.topics, ...theirMembership(doc) });
       }
       this.merge(s, doc.members, now);
       const reply: Reply = { ...this.message(s, p, vectors), items: kvItems(keys), next, records };
@@ -334,11 +345,15 @@ export class Mesh {
   }
 
   private message(s: State, to: Peer | undefined, vectors: Vectors): Message {
-    const members: [string, string, number][] = Object.values(s.peers)
-      .filter((p) => p.state === "alive" && p.lastSeenMs > 0)
+    const peers = Object.values(s.peers);
+    const mh = fnv1a([`${this.cfg.node}=${this.cfg.url}`, ...peers.map((p) => `${p.id}=${p.url}`)].sort().join(" "));
+    const all = !to || to.theirMh !== mh;
+    const members: [string, string, number][] = peers
+      .filter((p) => p.state === "alive" && p.lastSeenMs > 0 && (all || to.theirSus?.includes(p.id)))
       .map((p) => [p.id, p.url, p.lastSeenMs]);
-    if (this.cfg.url) members.push([this.cfg.node, this.cfg.url, this.now()]);
-    return { v: 1, from: this.cfg.node, url: this.cfg.url, kv: { want: to?.want ?? 0 }, topics: vectors, members };
+    if (this.cfg.url && all) members.push([this.cfg.node, this.cfg.url, this.now()]);
+    const sus = peers.filter((p) => p.state !== "alive").map((p) => p.id);
+    return { v: 1, from: this.cfg.node, url: this.cfg.url, kv: { want: to?.want ?? 0 }, topics: vectors, members, mh, sus };
   }
 
   // ---- topics -----------------------------------------------------------------------------
@@ -439,6 +454,21 @@ export class Mesh {
     void now;
     return { enabled: this.cfg.enabled, node: this.cfg.node, url: this.cfg.url || null, peers: Object.values(s.peers), lags, ...s.counters };
   }
+}
+
+/** The membership fields of a message worth keeping (strings only; anything else is dropped). */
+function theirMembership(doc: Message): Pick<Peer, "theirMh" | "theirSus"> {
+  return {
+    theirMh: typeof doc.mh === "string" ? doc.mh.slice(0, 16) : undefined,
+    theirSus: Array.isArray(doc.sus) ? doc.sus.filter(isNodeId).slice(0, 256) : [],
+  };
+}
+
+/** FNV-1a, 32 bits, hex: a short fingerprint (not a defence: peers are authenticated). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
 }
 
 function newPeer(id: string, url: string, source: PeerSource): Peer {
