@@ -2,10 +2,12 @@
 // cluster name; the nodes find each other by DNS-SD over real multicast, then replicate. Nodes
 // of another cluster on the same network are ignored. Skipped, with the reason printed, only
 // where this machine's network has no multicast (the probe below publishes and browses first).
+// A second test runs the nodes in two network namespaces it creates (ip netns, veth).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configVariant, freePort, ROOT, startNode, type RunningNode } from "../helpers/nodes.ts";
+import { configVariant, freePort, NODE, ROOT, startNode, tempDataDir, type RunningNode } from "../helpers/nodes.ts";
 import { mintToken } from "../../host/src/token.ts";
 
 const SECRET = "mdns-test-secret-".padEnd(48, "x");
@@ -84,5 +86,83 @@ describe.skipIf(!canMulticast)("mDNS discovery (Node host)", () => {
     // Another cluster on the same network is not joined.
     expect((await peersOf(a)).some((p) => p.id === "other")).toBe(false);
     expect(await peersOf(other)).toEqual([]);
+  });
+});
+
+// The same across two network namespaces joined by a veth pair — separate network stacks, as
+// two boards on a LAN — with no `[mesh] url`: each node is reached at the address its mDNS
+// answer carries. Needs root for `ip netns`; skipped, with the reason printed, where refused.
+const NS = [`keel${process.pid % 10000}a`, `keel${process.pid % 10000}b`];
+const IPS = ["10.77.0.1", "10.77.0.2"];
+function sh(cmd: string): string | null {
+  const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+  return r.status === 0 ? null : (r.stderr || r.stdout || `exit ${r.status}`).trim();
+}
+function makeNamespaces(): string | null {
+  const v = [`kv${process.pid % 10000}a`, `kv${process.pid % 10000}b`];
+  return sh([
+    `ip netns add ${NS[0]}`, `ip netns add ${NS[1]}`,
+    `ip link add ${v[0]} type veth peer name ${v[1]}`,
+    ...[0, 1].flatMap((i) => [
+      `ip link set ${v[i]} netns ${NS[i]}`, `ip -n ${NS[i]} addr add ${IPS[i]}/24 dev ${v[i]}`,
+      `ip -n ${NS[i]} link set ${v[i]} up`, `ip -n ${NS[i]} link set lo up`, `ip -n ${NS[i]} route add 224.0.0.0/4 dev ${v[i]}`,
+    ]),
+  ].join(" && "));
+}
+const nsRefused = makeNamespaces();
+if (nsRefused) console.log(`[mesh-mdns] network-namespace test skipped: ${nsRefused.split("\n")[0]}`);
+
+/** fetch from inside a namespace (the test's own process is outside both). */
+function nsFetch(ns: string, url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): { status: number; body: string } {
+  const js = `const r=await fetch(${JSON.stringify(url)},${JSON.stringify(init)});console.log(JSON.stringify({status:r.status,body:await r.text()}))`;
+  const r = spawnSync("ip", ["netns", "exec", ns, NODE, "--input-type=module", "-e", js], { encoding: "utf8" });
+  try {
+    return JSON.parse(r.stdout) as { status: number; body: string };
+  } catch {
+    return { status: 0, body: r.stderr };
+  }
+}
+
+describe.skipIf(!!nsRefused || !canMulticast)("mDNS discovery across network namespaces", () => {
+  const procs: ChildProcess[] = [];
+  afterAll(() => {
+    for (const p of procs) p.kill("SIGTERM");
+    sh(`ip netns del ${NS[0]}; ip netns del ${NS[1]}`);
+  });
+
+  it("two nodes in separate namespaces find each other by the address mDNS gives, and replicate", async () => {
+    for (const i of [0, 1]) {
+      const id = `ns${i}`;
+      const config = configVariant({
+        node: { id, role: "edge" },
+        mesh: { enabled: true, discovery: "mdns", cluster, token_env: "KEEL_MESH_TOKEN", replicated_prefixes: ["shared/"], gossip_interval_ms: 200 },
+        rate_limit: { enabled: false },
+      });
+      const p = spawn("ip", ["netns", "exec", NS[i], NODE, path.join(ROOT, "host/src/main.ts")], {
+        cwd: ROOT, stdio: "ignore",
+        env: { ...process.env, KEEL_ADDR: `${IPS[i]}:8080`, KEEL_DATA: tempDataDir(`ns${i}`), KEEL_CONFIG: config, KEEL_JWT_SECRET: SECRET, KEEL_MESH_TOKEN: token({ sub: `node:${id}`, node: id, scope: "mesh" }) },
+      });
+      procs.push(p);
+    }
+    const t0 = Date.now();
+    const peersOf = (i: number) => {
+      const r = nsFetch(NS[i], `http://${IPS[i]}:8080/_keel/mesh/peers`, { headers: ADMIN });
+      return r.status === 200 ? (JSON.parse(r.body) as { peers: { id: string; url: string }[] }).peers : []; // not up yet
+    };
+    while (!peersOf(0).some((p) => p.id === "ns1") || !peersOf(1).some((p) => p.id === "ns0")) {
+      if (Date.now() - t0 > 40_000) throw new Error("not discovered across namespaces within 40 s");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(peersOf(0).find((p) => p.id === "ns1")?.url).toBe(`http://${IPS[1]}:8080`);
+    expect(nsFetch(NS[0], `http://${IPS[0]}:8080/v1/kv/shared%2Facross`, { method: "PUT", body: "from ns0" }).status).toBe(200);
+    for (let i = 0; ; i++) {
+      const r = nsFetch(NS[1], `http://${IPS[1]}:8080/v1/kv/shared%2Facross`);
+      if (r.status === 200) {
+        expect(r.body).toBe("from ns0");
+        break;
+      }
+      if (i > 40) throw new Error("not replicated across namespaces");
+      await new Promise((r) => setTimeout(r, 250));
+    }
   });
 });
