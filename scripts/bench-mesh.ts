@@ -5,6 +5,7 @@
 //     500 keys and 500 records written while it was down;
 //   - time until the others declare a killed node dead.
 import { info } from "./lib/progress.ts";
+import { table } from "./lib/bench-report.ts";
 import { configVariant, freePort, startNode, type RunningNode } from "../tests/helpers/nodes.ts";
 import { mintToken } from "../host/src/token.ts";
 
@@ -71,10 +72,6 @@ export async function benchMesh(args: string[]): Promise<void> {
   const wi = args.indexOf("--writes");
   const writes = wi >= 0 ? Number(args[wi + 1]) : 20;
   const rows = [["nodes", "visible p50 ms", "visible p99 ms", "in-sync B/exchange", "catch-up B/exchange", "catch-up s", "dead after s"]];
-  const print = () => {
-    const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-    for (const r of rows) console.log(r.map((c, k) => c.padStart(w[k])).join("  "));
-  };
   for (const n of sizes) {
     info(`mesh of ${n}: starting ${n} Node-host nodes …`);
     const { nodes, start } = await startMesh(n);
@@ -131,6 +128,5 @@ export async function benchMesh(args: string[]): Promise<void> {
       await Promise.all(nodes.map((x) => x.stop()));
     }
   }
-  console.log(`\nmesh on loopback, Node host nodes, gossip every ${INTERVAL} ms (targets at 5 nodes: p99 ≤ 1000 ms; in sync ≤ 1 KB per peer; dead ≤ 6 s):`);
-  print();
+  table(`mesh on loopback, Node host nodes, gossip every ${INTERVAL} ms (targets at 5 nodes: p99 ≤ 1000 ms; in sync ≤ 1 KB per peer; dead ≤ 6 s):`, rows);
 }

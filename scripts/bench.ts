@@ -10,6 +10,10 @@
 // the same in C (merge-counter-c), in the same run: size, instantiation, and the cost of a merge
 // called directly as the Node host calls it, and inside POST /_keel/kv/apply under wasmtime serve.
 //
+// Every run writes what it printed to scripts/bench/results/<benchmark>.json (`--json` prints
+// it instead); `pnpm bench compare <old.json> <new.json>` shows two runs cell by cell; storage
+// also draws scripts/bench/results/storage.svg (scripts/lib/bench-report.ts).
+//
 // Load comes from autocannon (a maintained HTTP benchmarking library) in this process.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -17,6 +21,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { ROOT, TOOLS } from "./lib/project.ts";
 import { info } from "./lib/progress.ts";
+import { RESULTS, compare, ratioChart, saveResults, table } from "./lib/bench-report.ts";
 import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
 import { encodeRecord } from "../components/storage/src/record.ts";
@@ -159,9 +164,17 @@ async function benchStorage(): Promise<void> {
     const n = natsResults.find((x) => x.name === k.name);
     rows.push([`${k.name} (${k.unit})`, k.rate.toFixed(0), s.rate.toFixed(0), (k.rate / s.rate).toFixed(2), n ? n.rate.toFixed(0) : "-", n ? (k.rate / n.rate).toFixed(2) : "-", k.p99.toFixed(1)]);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log("");
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+  table(`storage: ${SECONDS} s per scenario, ${CONNECTIONS} connections, same run`, rows);
+  // Keel as a ratio of each baseline, per scenario: the chart the README links.
+  const ratio = (base: Result[]) => keelResults.map((k) => {
+    const b = base.find((x) => x.name === k.name);
+    return b ? k.rate / b.rate : null;
+  });
+  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS, "storage.svg"), ratioChart(`Keel throughput ÷ baseline, same run (${new Date().toISOString().slice(0, 10)})`, keelResults.map((k) => k.name), [
+    { name: "vs SQLite WAL, synchronous=FULL", color: "#3b6ea5", values: ratio(sqliteResults) },
+    { name: "vs NATS JetStream (sync always)", color: "#e08a2c", values: ratio(natsResults) },
+  ]));
 }
 
 /** Write `n` keys straight into a data dir in Keel's file format (setup, not the measurement). */
@@ -203,9 +216,7 @@ async function benchScale(): Promise<void> {
     const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)].toFixed(2);
     rows.push([String(n), q(gets, 0.5), q(gets, 0.99), q(puts, 0.5), q(puts, 0.99)]);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log("\nopen + get / open + put under wasmtime serve (fresh instance per request, sequential):");
-  for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i])).join("  "));
+  table("open + get / open + put under wasmtime serve (fresh instance per request, sequential):", rows);
 }
 
 /**
@@ -273,10 +284,8 @@ async function benchAuth(): Promise<void> {
       const m = await seq(on.url, () => ({ authorization: `Bearer ${sign(alg, i++)}` }), alg === "HS256" ? 40 : 20);
       rows.push([`${alg}, new token each request`, "-", m.toFixed(2), (m - base).toFixed(2)]);
     }
-    const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-    console.log("");
-    for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
-    console.log(`\nthroughput ratio with auth + rate limit: ${(b.rate / a.rate).toFixed(2)}`);
+    table("auth + rate limit, same request with both off and on", rows);
+    table("throughput ratio with auth + rate limit (on ÷ off)", [["ratio", "value"], ["on/off", (b.rate / a.rate).toFixed(2)]]);
   } finally {
     await off.stop();
     await on.stop();
@@ -331,9 +340,7 @@ async function benchSync(): Promise<void> {
       await cloud.stop();
     }
   }
-  const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  console.log("\nedge → cloud, 2,000 records + 200 keys × 4 writes (records pushed counts each key version sent):");
-  for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
+  table("edge → cloud, 2,000 records + 200 keys × 4 writes (records pushed counts each key version sent):", rows);
 }
 
 /**
@@ -412,12 +419,24 @@ async function benchMerge(): Promise<void> {
   } finally {
     for (const n of nodes) await n.stop();
   }
-  const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  console.log(`\nmerge plug-ins, the same counter merge (${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}; wasmtime: median of ${ROUNDS} rounds of ${PER}):`);
-  for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
+  table(`merge plug-ins, the same counter merge (${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}; wasmtime: median of ${ROUNDS} rounds of ${PER}):`, rows);
 }
 
 const what = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "storage";
+if (what === "compare") {
+  const [a, b] = args.filter((x) => x.endsWith(".json"));
+  if (!a || !b) {
+    console.error("usage: pnpm bench compare <old results.json> <new results.json>");
+    process.exit(2);
+  }
+  try {
+    compare(a, b);
+  } catch (e) {
+    console.error(`bench compare: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
 if (what === "storage") await benchStorage();
 else if (what === "storage-scale") await benchScale();
 else if (what === "auth") await benchAuth();
@@ -425,7 +444,8 @@ else if (what === "sync") await benchSync();
 else if (what === "mesh") await (await import("./bench-mesh.ts")).benchMesh(args);
 else if (what === "merge") await benchMerge();
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | merge`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | merge | compare`);
   process.exit(2);
 }
+saveResults(what);
 process.exit(0);
