@@ -20,7 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { ROOT, TOOLS } from "./lib/project.ts";
-import { info } from "./lib/progress.ts";
+import { info, step } from "./lib/progress.ts";
 import { RESULTS, compare, ratioChart, saveResults, table } from "./lib/bench-report.ts";
 import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
@@ -43,13 +43,16 @@ const BIG_BATCH = 1000;
 type Result = { name: string; rate: number; unit: string; p99: number };
 
 async function cannon(name: string, url: string, unit: string, perRequest: number, request: () => { method: "GET" | "PUT" | "POST"; path: string; body?: string; headers?: Record<string, string> }): Promise<Result & { name: string }> {
-  info(`  ${name} (${SECONDS} s, ${CONNECTIONS} connections) …`);
-  const r = await autocannon({
-    url, connections: CONNECTIONS, duration: SECONDS,
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, ...request() }) }],
+  let r: autocannon.Result | undefined;
+  await step(`  ${name} (${SECONDS} s, ${CONNECTIONS} connections)`, async () => {
+    r = await autocannon({
+      url, connections: CONNECTIONS, duration: SECONDS,
+      requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, ...request() }) }],
+    });
+    return `${(r.requests.average * perRequest).toFixed(0)} ${unit}`;
   });
-  if (r.non2xx || r.errors) info(`    warning: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
-  return { name, rate: (r.requests.average * perRequest), unit, p99: r.latency.p99 };
+  if (r!.non2xx || r!.errors) info(`    warning: ${r!.non2xx} non-2xx responses, ${r!.errors} errors`);
+  return { name, rate: (r!.requests.average * perRequest), unit, p99: r!.latency.p99 };
 }
 
 let seq = 0;

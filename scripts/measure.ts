@@ -6,17 +6,17 @@
 //     16 concurrent connections for 5 s (autocannon, GETs of one key, rate limits off so the
 //     load is served rather than refused).
 // `--only <text>` measures only the hosts whose label contains it (e.g. `--only Node`).
-// Progress goes to stderr: one updating line on a terminal, plain lines otherwise.
+// Progress goes to stderr (scripts/lib/progress.ts): one updating line on a terminal, plain
+// lines otherwise.
 import fs from "node:fs";
 import autocannon from "autocannon";
+import { done, status } from "./lib/progress.ts";
 import { configVariant, startNode, UNLIMITED, type HostKind, type RunningNode, type StartOptions } from "../tests/helpers/nodes.ts";
 
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const tty = process.stderr.isTTY;
-const progress = (msg: string) => process.stderr.write(tty ? `\r\x1b[2K${msg}` : `${msg}\n`);
 
 async function timed(f: () => Promise<Response>): Promise<number> {
   const t = performance.now();
@@ -45,13 +45,13 @@ async function load(node: RunningNode): Promise<void> {
   });
 }
 
-progress(`measuring ${runs} fresh starts per host …`);
+status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
 const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB"]];
 for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
   const cols: number[][] = [[], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
-    progress(`  ${label}: run ${i + 1}/${runs}`);
+    status(`${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
     cols[0].push(node.coldStartMs);
     cols[1].push(await timed(() => fetch(`${node.url}/v1/kv/m`, { method: "PUT", body: "v" })));
@@ -73,6 +73,6 @@ for (const [label, kind, opts] of variants.filter(([label]) => !only || label.in
   }
   rows.push([label, ...cols.map((xs) => median(xs).toFixed(1))]);
 }
-if (tty) process.stderr.write("\n");
+done();
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));

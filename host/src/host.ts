@@ -16,6 +16,7 @@ import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
 import { log } from "./log.ts";
+import { hostMetricsText } from "./host-metrics.ts";
 
 type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
 const requireModule = createRequire(import.meta.url);
@@ -41,6 +42,8 @@ export class Host {
   private readonly instances = new Map<string, Instance>();
   private readonly modules = new Map<string, WebAssembly.Module>();
   private readonly loading = new Set<string>();
+  /** Instantiations per component in this process (for /_keel/metrics). */
+  private readonly instantiations = new Map<string, number>();
   /** Where each component's transpiled files are (a user's merge plug-in lives elsewhere). */
   private readonly dirs = new Map<string, string>();
   private readonly exporter: Record<string, string> = { ...EXPORTER };
@@ -91,6 +94,7 @@ export class Host {
       const dir = this.dirOf(name);
       const inst = this.glue(name).instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
       this.instances.set(name, inst);
+      this.instantiations.set(name, (this.instantiations.get(name) ?? 0) + 1);
       log("info", "component instantiated", { component: name, mode: this.modeOf(name), ms: +(performance.now() - t).toFixed(1) });
       return inst;
     } finally {
@@ -189,7 +193,7 @@ export class Host {
       return (gw["keel:gateway/http@0.1.0"] ?? gw.http) as unknown as GatewayHttp;
     };
     gateway();
-    this.server = createServer(gateway, (e) => log("error", "gateway call failed", { error: String((e as Error)?.message ?? e) }));
+    this.server = createServer(gateway, (e) => log("error", "gateway call failed", { error: String((e as Error)?.message ?? e) }), () => hostMetricsText(this.instantiations));
     const server = this.server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);

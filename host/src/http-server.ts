@@ -32,7 +32,13 @@ function headersOf(req: http.IncomingMessage): [string, string][] {
   return out;
 }
 
-export function createServer(gateway: () => GatewayHttp, onError: (e: unknown) => void): http.Server {
+const METRICS_PATH = /^\/_keel\/metrics(?:\?|$)/;
+
+/**
+ * `extraMetrics`: Prometheus text appended to a successful /_keel/metrics answer (what only
+ * the host knows: host-metrics.ts).
+ */
+export function createServer(gateway: () => GatewayHttp, onError: (e: unknown) => void, extraMetrics?: () => string): http.Server {
   const server = http.createServer({ keepAlive: true }, (req, res) => {
     const gw = gateway();
     const max = gw.maxBodyBytes();
@@ -51,6 +57,13 @@ export function createServer(gateway: () => GatewayHttp, onError: (e: unknown) =
       } catch (e) {
         onError(e);
         out = { status: 500, headers: [["content-type", "application/json"]], body: Buffer.from(JSON.stringify({ error: "internal", message: String((e as Error)?.message ?? e) }) + "\n") };
+      }
+      if (extraMetrics && out.status === 200 && METRICS_PATH.test(req.url ?? "")) {
+        try {
+          out = { ...out, body: Buffer.concat([out.body, Buffer.from(extraMetrics())]) };
+        } catch (e) {
+          onError(e);
+        }
       }
       res.on("close", () => {
         if (!res.writableFinished) gw.clientAborted();

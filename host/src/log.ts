@@ -1,4 +1,13 @@
-// One JSON object per line on stdout: easy to read for people, tests and log shippers.
-export function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields }) + "\n");
+// The Node host's log lines on stdout, as [observability] asks (level, json or compact format;
+// @keel/config/log formats them the same way the components do). JSON until the config is read.
+import { DEFAULT_LOG, formatLogLine, logEnabled, type LogLevel, type LogSettings } from "@keel/config/log";
+
+let settings: LogSettings = DEFAULT_LOG;
+
+export function configureLog(s: LogSettings): void {
+  settings = s;
+}
+
+export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+  if (logEnabled(settings, level)) process.stdout.write(formatLogLine(settings.format, level, msg, fields));
 }

@@ -3,7 +3,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, ConfigError } from "./config.ts";
 import { Host } from "./host.ts";
-import { log } from "./log.ts";
+import { configureLog, log } from "./log.ts";
+import { logSettings } from "@keel/config/log";
 import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
 import { startMeshTimer } from "./mesh-timer.ts";
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.KEEL_DATA ?? "data");
   const { host, port } = parseAddr(process.env.KEEL_ADDR ?? "127.0.0.1:8080");
   const config = loadConfig(configFile);
+  configureLog(logSettings(config.raw));
   const node = new Host({ config, dataDir, componentsDir: path.join(ROOT, "dist", "host") });
   await node.start();
   await node.listen(port, host);

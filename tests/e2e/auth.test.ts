@@ -4,8 +4,17 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNode, tokenOf, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { parse } from "smol-toml";
+import { configVariant, startNode, tokenOf, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { DEFAULT_CONFIG } from "../../scripts/serve.ts";
 import { mintToken } from "../../host/src/token.ts";
+
+/** An HS256 token with any header (mintToken writes a fixed one). */
+function signed(secret: string, header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const input = `${enc(header)}.${enc(claims)}`;
+  return `${input}.${crypto.createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
 
 describe.each<HostKind>(["wasmtime", "node"])("auth on the %s host (default edge.toml)", (kind) => {
   let node: RunningNode;
@@ -60,6 +69,8 @@ describe.each<HostKind>(["wasmtime", "node"])("auth on the %s host (default edge
     ["an expired token", () => mintToken(secret(), "local", { sub: "x", scope: "admin", iss: "keel-local", aud: "keel", exp: now() - 3600 })],
     ["the wrong audience", () => mintToken(secret(), "local", { sub: "x", scope: "admin", iss: "keel-local", aud: "elsewhere", exp: now() + 60 })],
     ["an unknown kid", () => mintToken(secret(), "other", { sub: "x", scope: "admin", iss: "keel-local", aud: "keel", exp: now() + 60 })],
+    ["a token without exp (it would never expire)", () => mintToken(secret(), "local", { sub: "x", scope: "admin", iss: "keel-local", aud: "keel" })],
+    ["a nested token (cty JWT)", () => signed(secret(), { alg: "HS256", typ: "JWT", kid: "local", cty: "JWT" }, { sub: "x", scope: "admin", iss: "keel-local", aud: "keel", exp: now() + 60 })],
     ["garbage", () => "not.a.jwt"],
     // Over max_token_bytes (8 KiB) but under HTTP header limits, so the component decides.
     ["an oversized token", () => "a".repeat(9_000)],
@@ -74,5 +85,20 @@ describe.each<HostKind>(["wasmtime", "node"])("auth on the %s host (default edge
   it("a bad token on an open route is still refused (never silently anonymous)", async () => {
     const r = await fetch(`${node.url}/v1/kv/anon`, { headers: { authorization: "Bearer not.a.jwt" } });
     expect(r.status).toBe(401);
+  });
+});
+
+describe.each<HostKind>(["wasmtime", "node"])("[auth] require_exp = false on the %s host", (kind) => {
+  it("accepts a token without exp, still refuses an expired one", async () => {
+    const doc = parse(fs.readFileSync(DEFAULT_CONFIG, "utf8")) as { auth: Record<string, unknown> };
+    const node = await startNode(kind, { env: { KEEL_CONFIG: configVariant({ auth: { ...doc.auth, require_exp: false } }) } });
+    try {
+      const secret = fs.readFileSync(path.join(node.dataDir, ".keel", "dev-secret"), "utf8").trim();
+      const get = (t: string) => fetch(`${node.url}/_keel/resources`, { headers: { authorization: `Bearer ${t}` } });
+      expect((await get(mintToken(secret, "local", { sub: "x", scope: "admin", iss: "keel-local", aud: "keel" }))).status).toBe(200);
+      expect((await get(mintToken(secret, "local", { sub: "x", scope: "admin", iss: "keel-local", aud: "keel", exp: Math.floor(Date.now() / 1000) - 3600 }))).status).toBe(401);
+    } finally {
+      await node.stop();
+    }
   });
 });

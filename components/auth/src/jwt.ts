@@ -1,7 +1,8 @@
 // JWT (RFC 7519) verification with JWS compact serialisation (RFC 7515), hardened against the
 // known attacks: `alg: none`, algorithm confusion (an HMAC token checked with an RSA public key
 // as the secret), unknown `kid`, unknown `crit` headers, unencoded payloads (`b64: false`),
-// oversized or malformed input. Crypto is pure JS (the component runs without WebCrypto):
+// nested tokens (`cty: JWT`), tokens that never expire (no `exp`, unless [auth] require_exp =
+// false), oversized or malformed input. Crypto is pure JS (the component runs without WebCrypto):
 // @noble/hashes (HMAC, SHA-2), @noble/curves (ECDSA P-256/P-384, Ed25519), micro-rsa-dsa-dh
 // (RSA PKCS#1 v1.5 and PSS); all from one audited family of libraries.
 import { hmac } from "@noble/hashes/hmac.js";
@@ -45,6 +46,8 @@ export interface VerifyOptions {
   maxTokenBytes: number;
   /** Algorithms accepted at all (defaults to every supported one). */
   algorithms?: Alg[];
+  /** Refuse a token without `exp` (default true: `[auth] require_exp`). */
+  requireExp?: boolean;
 }
 
 export interface Claims {
@@ -139,6 +142,9 @@ export function verifyJws(token: string, keys: Key[], opts: Pick<VerifyOptions, 
   if (!SUPPORTED.includes(alg as Alg) || !allowed.includes(alg as Alg)) reject(`alg ${String(alg).slice(0, 20)} is not accepted`);
   if (header.crit !== undefined) reject("crit header parameters are not understood");
   if (header.b64 !== undefined) reject("unencoded payloads (b64) are not accepted");
+  // RFC 7519 §5.2: cty JWT marks a nested token — a JWT inside this one, with claims this
+  // check never sees. Refused, like any cty that is not a string.
+  if (header.cty !== undefined && (typeof header.cty !== "string" || /^(application\/)?jwt$/i.test(header.cty))) reject("nested tokens (cty JWT) are not accepted");
   if (header.typ !== undefined && (typeof header.typ !== "string" || !/^(jwt|application\/jwt|at\+jwt)$/i.test(header.typ))) reject("typ is not JWT");
   if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined) reject("keys named by the token (jku, x5u, jwk) are not trusted");
   const kid = header.kid;
@@ -159,6 +165,7 @@ function checkClaims(c: Claims, o: VerifyOptions): void {
   const exp = num("exp");
   const nbf = num("nbf");
   const iat = num("iat");
+  if (exp === undefined && o.requireExp !== false) reject("token has no exp (a token must expire; [auth] require_exp)");
   if (exp !== undefined && now > exp + o.leewaySeconds) reject("token expired");
   if (nbf !== undefined && now + o.leewaySeconds < nbf) reject("token not yet valid");
   if (iat !== undefined && iat > now + o.leewaySeconds) reject("token issued in the future");

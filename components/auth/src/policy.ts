@@ -11,6 +11,8 @@ export interface Principal {
   subject: string;
   scopes: string[];
   node: string | null;
+  /** The token was found verified in the cache (no signature check). */
+  cached: boolean;
 }
 
 export type AuthError = { tag: "unauthenticated"; val: string } | { tag: "forbidden"; val: string };
@@ -22,6 +24,8 @@ export interface AuthSettings {
   audience?: string;
   leewaySeconds: number;
   maxTokenBytes: number;
+  /** Refuse tokens without exp ([auth] require_exp, default true). */
+  requireExp: boolean;
   algorithms: Alg[];
   /** Scopes a request without a token has; admin, sync and mesh are never among them. */
   anonymousScopes: string[];
@@ -69,6 +73,7 @@ export function authSettings(config: unknown, env: Map<string, string>): AuthSet
     audience: typeof a.audience === "string" ? a.audience : undefined,
     leewaySeconds: typeof a.leeway_seconds === "number" ? Math.max(0, Math.min(a.leeway_seconds, 3600)) : 30,
     maxTokenBytes: typeof a.max_token_bytes === "number" ? Math.max(256, Math.min(a.max_token_bytes, 65536)) : 8192,
+    requireExp: a.require_exp !== false,
     algorithms,
     anonymousScopes: anonymous,
     required,
@@ -80,11 +85,11 @@ const cache = new Map<string, { principal: Principal; expMs: number }>();
 const CACHE_MAX = 1000;
 
 export function authorize(s: AuthSettings, routeClass: string, authorization: string | null | undefined, nowMs: number): Principal {
-  if (routeClass === "health") return { subject: "anonymous", scopes: [], node: null };
-  if (s.mode === "open") return { subject: "anonymous", scopes: CLASSES.slice(), node: null };
+  if (routeClass === "health") return { subject: "anonymous", scopes: [], node: null, cached: false };
+  if (s.mode === "open") return { subject: "anonymous", scopes: CLASSES.slice(), node: null, cached: false };
   const need = s.required[routeClass] ?? routeClass;
   if (!authorization) {
-    if (s.anonymousScopes.includes(need) && !NEVER_ANONYMOUS.includes(routeClass)) return { subject: "anonymous", scopes: s.anonymousScopes, node: null };
+    if (s.anonymousScopes.includes(need) && !NEVER_ANONYMOUS.includes(routeClass)) return { subject: "anonymous", scopes: s.anonymousScopes, node: null, cached: false };
     throw { tag: "unauthenticated", val: `a bearer token with scope ${need} is required` } satisfies AuthError;
   }
   const m = /^Bearer +(\S+) *$/i.exec(authorization);
@@ -96,11 +101,11 @@ export function authorize(s: AuthSettings, routeClass: string, authorization: st
 
 function verified(s: AuthSettings, token: string, nowMs: number): Principal {
   const hit = cache.get(token);
-  if (hit && nowMs < hit.expMs) return hit.principal;
+  if (hit && nowMs < hit.expMs) return { ...hit.principal, cached: true };
   let claims;
   try {
     claims = verifyToken(token, s.keys, {
-      nowMs, leewaySeconds: s.leewaySeconds, issuer: s.issuer, audience: s.audience, maxTokenBytes: s.maxTokenBytes, algorithms: s.algorithms,
+      nowMs, leewaySeconds: s.leewaySeconds, issuer: s.issuer, audience: s.audience, maxTokenBytes: s.maxTokenBytes, algorithms: s.algorithms, requireExp: s.requireExp,
     });
   } catch (e) {
     if (e instanceof TokenError) throw { tag: "unauthenticated", val: e.message } satisfies AuthError;
@@ -110,6 +115,7 @@ function verified(s: AuthSettings, token: string, nowMs: number): Principal {
     subject: typeof claims.sub === "string" ? claims.sub : "unknown",
     scopes: scopesOf(claims),
     node: typeof claims.node === "string" ? claims.node : null,
+    cached: false,
   };
   // Cache until exp (with leeway), and never longer than a minute so nbf and key changes apply.
   const expMs = Math.min(typeof claims.exp === "number" ? (claims.exp + s.leewaySeconds) * 1000 : Infinity, nowMs + 60_000);

@@ -161,6 +161,13 @@ const HOSTILE: [string, string, RegExp][] = [
   ["wrong issuer", token("HS256", claims({ iss: "someone-else" })), /issuer/],
   ["wrong audience", token("HS256", claims({ aud: ["other"] })), /audience/],
   ["audience missing", token("HS256", claims({ aud: undefined })), /audience/],
+  ["no exp: a token that never expires", token("HS256", claims({ exp: undefined })), /no exp/],
+  ["exp null", token("HS256", claims({ exp: null })), /exp is not a number/],
+  ["cty JWT: a nested token", token("HS256", claims(), { cty: "JWT" }), /nested/],
+  ["cty jwt (case)", token("HS256", claims(), { cty: "jwt" }), /nested/],
+  ["cty application/jwt", token("HS256", claims(), { cty: "application/jwt" }), /nested/],
+  ["cty that is not a string", token("HS256", claims(), { cty: ["JWT"] }), /nested/],
+  ["nested: a signed JWT as the payload, cty JWT", token("HS256", token("HS256"), { cty: "JWT" }), /nested/],
 ];
 
 describe("hostile and malformed tokens", () => {
@@ -180,6 +187,15 @@ describe("hostile and malformed tokens", () => {
   it("accepts a good token with matching issuer and audience (also in an audience list)", () => {
     expect(verifyToken(good, KEYS, strict).sub).toBe("alice");
     expect(verifyToken(token("HS256", claims({ aud: ["x", "keel"] })), KEYS, strict).sub).toBe("alice");
+  });
+
+  it("[auth] require_exp = false accepts a token without exp (and still refuses an expired one)", () => {
+    const never = token("HS256", claims({ exp: undefined }));
+    expect(verifyToken(never, KEYS, { ...strict, requireExp: false }).sub).toBe("alice");
+    expect(() => verifyToken(never, KEYS, strict)).toThrow(/no exp/);
+    expect(() => verifyToken(token("HS256", claims({ exp: NOW / 1000 - 3600 })), KEYS, { ...strict, requireExp: false })).toThrow(/expired/);
+    expect(authSettings({ auth: {} }, new Map()).requireExp).toBe(true);
+    expect(authSettings({ auth: { require_exp: false } }, new Map()).requireExp).toBe(false);
   });
 
   it("accepts exp within the leeway", () => {
@@ -214,6 +230,13 @@ describe("authorize", () => {
   it("a token needs the route's scope: 403 without it, through with it", () => {
     expect(() => authorize(s, "admin", bearer({ scope: "read write" }), NOW)).toThrow(expect.objectContaining({ tag: "forbidden" }));
     expect(authorize(s, "admin", bearer({ scope: "admin" }), NOW).subject).toBe("alice");
+  });
+
+  it("says when a token was found verified in the cache (for /_keel/metrics)", () => {
+    const h = bearer({ sub: "cache-count", scope: "read" });
+    expect(authorize(s, "read", h, NOW).cached).toBe(false);
+    expect(authorize(s, "read", h, NOW).cached).toBe(true);
+    expect(authorize(s, "read", undefined, NOW).cached).toBe(false);
   });
 
   it("node credentials carry the node id", () => {

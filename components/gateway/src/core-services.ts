@@ -6,7 +6,23 @@ import * as admin from "keel:storage/admin@0.1.0";
 import * as topicLog from "keel:storage/log@0.1.0";
 import * as verifier from "keel:auth/verifier@0.1.0";
 import * as limiter from "keel:rate-limit/limiter@0.1.0";
+import { now as monotonicNow } from "wasi:clocks/monotonic-clock@0.2.12";
+import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { nodeConfig } from "@keel/wasi-dir/node-config";
+import { logSettings } from "@keel/config/log";
+import { encodeText } from "./text.ts";
 import type { Services } from "./router.ts";
+
+let observability: ReturnType<Services["observability"]> | undefined;
+
+/** Read once per instance from the host's KEEL_NODE_CONFIG (validated, defaults applied). */
+function settings(): ReturnType<Services["observability"]> {
+  if (!observability) {
+    const { config } = nodeConfig();
+    observability = { log: logSettings(config), node: config.node?.id ?? "?" };
+  }
+  return observability;
+}
 
 export function coreServices(): Services {
   return {
@@ -30,6 +46,7 @@ export function coreServices(): Services {
       counters: () => admin.counters(),
       conflicts: (from, max) => admin.conflicts(from, max),
       recordEvent: (name) => admin.recordEvent(name),
+      recordRequests: (samples, events) => admin.recordRequests(samples, events),
     },
     verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization ?? null, nowMs) },
     limiter: {
@@ -37,5 +54,15 @@ export function coreServices(): Services {
       counters: () => limiter.counters(),
     },
     nowMs: () => Date.now(),
+    clockNs: () => Number(monotonicNow()),
+    observability: settings,
+    writeLog: (line) => {
+      try {
+        // NOTE: blocking-write-and-flush takes at most 4096 bytes per call; a log line is shorter.
+        getStderr().blockingWriteAndFlush(encodeText(line).subarray(0, 4096));
+      } catch {
+        // a log line is not worth failing a request over
+      }
+    },
   };
 }

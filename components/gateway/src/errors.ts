@@ -11,8 +11,17 @@ export function jsonResponse(status: number, value: unknown, headers: [string, s
   };
 }
 
+/** The error code of each error response, for the metrics (keel_http_errors_total). */
+const codes = new WeakMap<Response, string>();
+
 export function errorResponse(status: number, error: string, message: string, headers: [string, string][] = []): Response {
-  return jsonResponse(status, { error, message }, headers);
+  const res = jsonResponse(status, { error, message }, headers);
+  codes.set(res, error);
+  return res;
+}
+
+export function errorCodeOf(res: Response): string | undefined {
+  return codes.get(res);
 }
 
 /** Status and code for a `keel:storage/types.error`. */

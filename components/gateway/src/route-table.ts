@@ -6,7 +6,7 @@ import type { Principal, RouteClass, Services } from "./services.ts";
 import { errorResponse } from "./errors.ts";
 
 /** A request while it is routed: `extra` collects headers for whatever response it gets. */
-export type Routed = Request & { extra: [string, string][]; principal?: Principal };
+export type Routed = Request & { extra: [string, string][]; principal?: Principal; cls?: RouteClass | "health" };
 
 export interface Ctx {
   req: Routed;
@@ -101,6 +101,7 @@ export function dispatch(table: Route[], req: Routed, svc: Services, path: strin
     }
     const spec = route.methods[req.method] ?? route.any;
     if (!spec) return methodNotAllowed(Object.keys(route.methods).join(", "));
+    req.cls = spec.cls ?? "health";
     const params = route.decode ? route.decode(captures) : captures;
     if (!Array.isArray(params)) return params;
     if (spec.cls) {

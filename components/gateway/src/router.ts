@@ -23,7 +23,14 @@ export const CLIENT_ABORTS = "keel_http_client_aborts_total";
 /** Every route; exact paths are listed before the patterns that could also match them. */
 export const ROUTES: Route[] = [...adminRoutes, ...topicRoutes, ...kvRoutes, ...syncRoutes, ...meshRoutes];
 
-export function handle(req: Request, svc: Services): Response {
+/** What routing found out, for metrics and traces: the route class (none when no route took it). */
+export interface RouteInfo {
+  cls?: string;
+  /** Whether a bearer token was found verified in auth's cache; undefined without a token. */
+  cached?: boolean;
+}
+
+export function handle(req: Request, svc: Services, info?: RouteInfo): Response {
   const routed: Routed = { ...req, extra: [] };
   let res: Response;
   try {
@@ -33,6 +40,10 @@ export function handle(req: Request, svc: Services): Response {
   }
   // RateLimit-* headers go on every response the limiter decided on, refused or not.
   for (const h of routed.extra) if (!res.headers.some(([k]) => k === h[0])) res.headers.push(h);
+  if (info) {
+    info.cls = routed.cls;
+    if (routed.principal && req.headers.has("authorization")) info.cached = routed.principal.cached;
+  }
   return res;
 }
 

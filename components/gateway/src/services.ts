@@ -4,6 +4,7 @@ import type { Io, SyncApi } from "./sync-runner.ts";
 import type { MeshRoundApi } from "./mesh-runner.ts";
 import type { MeshStatus } from "keel:mesh/membership@0.1.0";
 import type { RouteClass } from "@keel/model";
+import type { LogSettings } from "@keel/config/log";
 
 export type { RouteClass };
 
@@ -13,6 +14,7 @@ export type { Entry, Sibling, RemoteVersion, ResourceUsage as Usage, LogRecord, 
 export type { Identity, Verdict } from "keel:rate-limit/limiter@0.1.0";
 export type { Principal } from "keel:auth/verifier@0.1.0";
 import type { Entry, RemoteVersion, ResourceUsage, LogRecord, Counter } from "keel:storage/types@0.1.0";
+import type { RequestSample } from "keel:storage/admin@0.1.0";
 import type { Identity, Verdict } from "keel:rate-limit/limiter@0.1.0";
 import type { Principal } from "keel:auth/verifier@0.1.0";
 
@@ -52,6 +54,8 @@ export interface Services {
     conflicts(from: number, max: number): LogRecord[];
     /** Count a rare event in a durable counter (e.g. CLIENT_ABORTS). */
     recordEvent(name: string): void;
+    /** Count answered requests and this instance's events (storage's request-log.ts). */
+    recordRequests(samples: RequestSample[], events: Counter[]): void;
   };
   verifier: { authorize(routeClass: RouteClass, authorization: string | undefined, nowMs: number): Principal };
   limiter: {
@@ -65,4 +69,10 @@ export interface Services {
   /** The HTTP client and clock sync runs and mesh rounds use (absent with them). */
   io?: Io;
   nowMs(): number;
+  /** A monotonic clock in nanoseconds, for request latency. */
+  clockNs(): number;
+  /** [observability] and the node id, from the host's KEEL_NODE_CONFIG. */
+  observability(): { log: LogSettings; node: string };
+  /** Write one log line (stderr). */
+  writeLog(line: string): void;
 }

@@ -1,6 +1,7 @@
 // Wiring only: keel:storage exports → store.ts (see wit/storage/storage.wit); conflicts go to
 // the imported keel:conflict/resolver.
 import { nodeConfig } from "@keel/wasi-dir/node-config";
+import { formatLogLine, logEnabled, logSettings, type LogLevel } from "@keel/config/log";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
 import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
@@ -22,8 +23,11 @@ function open(): Store {
     const { config } = nodeConfig();
     const settings = settingsFrom(config);
     const conflict = conflictSettings(config);
+    const log = logSettings(config);
     store = new Store(WasiDir.open(), settings, () => Date.now(), (line) => {
-      const text = JSON.stringify({ ts: new Date().toISOString(), component: "storage", node: settings.node, ...line }) + "\n";
+      const { level, msg, ...fields } = line as { level: LogLevel; msg: string };
+      if (!logEnabled(log, level)) return;
+      const text = formatLogLine(log.format, level, msg, { component: "storage", node: settings.node, ...fields });
       getStderr().blockingWriteAndFlush(encodeUtf8(text).subarray(0, 4096));
     }, {
       resolver: { strategyFor: resolver.strategyFor, resolve: resolver.resolve },
@@ -84,11 +88,12 @@ export const admin: typeof Admin = {
   },
   verify: () => open().verify(),
   compact: () => open().compact(),
-  counters: () => open().counters.all(),
+  counters: () => open().requests.all(),
   queue: () => open().queueDepth(),
   conflicts: (from, max) => open().conflictLog.read("conflicts", from, max),
   recordEvent: (name) => {
     if (!/^keel_[a-z0-9_]{1,90}_total$/.test(name)) throw { tag: "other", val: `not an event counter name: ${name.slice(0, 100)}` };
     open().counters.add(name, 1);
   },
+  recordRequests: (samples, events) => open().requests.record(samples, events),
 };

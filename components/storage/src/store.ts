@@ -6,6 +6,7 @@ import { storageError } from "./errors.ts";
 import { Kv, type ApplyOutcome, type ConflictRecord, type Fallback, type RemoteVersion, type Resolver } from "./kv.ts";
 import { TopicLog } from "./log.ts";
 import { Counters } from "./counters.ts";
+import { RequestLog } from "./request-log.ts";
 import type { StorageSettings } from "./settings.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { FEED_TOPIC, KEY_FEED, MESH_TOPIC, Replication, queueLags, readCursor, type QueueLag } from "./replication.ts";
@@ -41,6 +42,8 @@ export class Store {
   readonly kv: Kv;
   readonly log: TopicLog;
   readonly counters: Counters;
+  /** This instance's request counts for /_keel/metrics (request-log.ts). */
+  readonly requests: RequestLog;
   readonly settings: StorageSettings;
   private readonly dir: Dir;
   private readonly now: () => number;
@@ -59,6 +62,7 @@ export class Store {
     this.now = now;
     this.sink = sink;
     this.counters = new Counters(dir, now);
+    this.requests = new RequestLog(dir, this.counters, now, `${now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
     this.outbox = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 } }, now, "system");
     this.kv = new Kv(dir, {
       maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru",

@@ -54,6 +54,17 @@ export function positive(max: number, above = 0) {
   );
 }
 
+/** A share from 0 to 1. */
+export function fraction() {
+  const want = "expected a number from 0 to 1";
+  return v.pipe(
+    v.number((i) => `${want}, ${got(i)}`),
+    v.finite((i) => `${want}, ${got(i)}`),
+    v.minValue(0, (i) => `${want}, ${got(i)}`),
+    v.maxValue(1, (i) => `${want}, ${got(i)}`),
+  );
+}
+
 export function bool() {
   return v.boolean((i) => `expected true or false, ${got(i)}`);
 }

@@ -23,6 +23,7 @@ export const ROUTE_CLASSES = ["read", "write", "admin", "sync", "mesh"] as const
 export const NEVER_ANONYMOUS = ["admin", "sync", "mesh"] as const;
 export const RATE_KEYS = ["ip", "subject", "api_key"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const LOG_FORMATS = ["json", "compact"] as const;
 
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 export const MiB = 1024 * 1024;

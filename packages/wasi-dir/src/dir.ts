@@ -9,8 +9,18 @@ export interface FileStat {
   atimeMs: number;
 }
 
+/** A file kept open for appending, without fsync: for a file only one instance writes. */
+export interface Appender {
+  /** Add `data` after what this appender wrote (creating the file). */
+  write(data: Uint8Array): void;
+  /** Empty the file and write from its start again. */
+  reset(): void;
+}
+
 /** A data directory. Every method throws a StorageError with tag `io` on failure. */
 export interface Dir {
+  /** `path` kept open for appends: one write call a time instead of open, write and close. */
+  appender(path: string): Appender;
   /** Whole file contents, or null when it does not exist. */
   read(path: string): Uint8Array | null;
   /**

@@ -3,7 +3,7 @@
 import { getDirectories } from "wasi:filesystem/preopens@0.2.12";
 import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import type { Descriptor } from "wasi:filesystem/types@0.2.12";
-import type { Dir, FileStat } from "./dir.ts";
+import type { Appender, Dir, FileStat } from "./dir.ts";
 import { ioError } from "./errors.ts";
 
 export const DATA_PREOPEN = "/data";
@@ -163,6 +163,35 @@ export class WasiDir implements Dir {
     } finally {
       dispose(fd);
     }
+  }
+
+  appender(path: string): Appender {
+    let fd: Descriptor | undefined;
+    let at = 0;
+    const fail = (what: string, e: unknown): never => {
+      dispose(fd);
+      fd = undefined;
+      throw ioError(`${what} ${path}: ${code(e)}`);
+    };
+    return {
+      write: (data) => {
+        try {
+          fd ??= this.root.openAt(NOFOLLOW, path, { create: true }, { write: true });
+          for (let off = 0; off < data.length; ) off += Number(fd.write(data.subarray(off), at + off));
+          at += data.length;
+        } catch (e) {
+          fail("append", e);
+        }
+      },
+      reset: () => {
+        at = 0;
+        try {
+          fd?.setSize(0);
+        } catch (e) {
+          fail("reset", e);
+        }
+      },
+    };
   }
 
   truncate(path: string, size: number): void {

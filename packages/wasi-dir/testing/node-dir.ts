@@ -1,7 +1,7 @@
 // Dir on node:fs, so storage, sync and rate-limit logic runs in plain Node tests. Same contract as wasi-dir.ts.
 import fs from "node:fs";
 import path from "node:path";
-import type { Dir, FileStat } from "../src/dir.ts";
+import type { Appender, Dir, FileStat } from "../src/dir.ts";
 
 export class NodeDir implements Dir {
   readonly root: string;
@@ -24,6 +24,22 @@ export class NodeDir implements Dir {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw e;
     }
+  }
+
+  appender(rel: string): Appender {
+    let fd: number | undefined;
+    let at = 0;
+    return {
+      write: (data) => {
+        fd ??= fs.openSync(this.p(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT);
+        fs.writeSync(fd, data, 0, data.length, at);
+        at += data.length;
+      },
+      reset: () => {
+        at = 0;
+        if (fd !== undefined) fs.ftruncateSync(fd, 0);
+      },
+    };
   }
 
   writeAtomic(rel: string, data: Uint8Array, durable = true): void {

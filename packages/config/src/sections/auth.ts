@@ -2,7 +2,7 @@
 // components/auth/src/policy.ts reads the rest. Secrets are referenced by environment-variable
 // name; PEM files, JWKs and the JWKS file become public JWKs in the host.
 import * as v from "valibot";
-import { int, list, oneOf, shown, table, text } from "../fields.ts";
+import { bool, int, list, oneOf, shown, table, text } from "../fields.ts";
 import { ALGORITHMS, ENV_NAME, NEVER_ANONYMOUS, ROUTE_CLASSES } from "../rules.ts";
 
 const HMAC = ["HS256", "HS384", "HS512"];
@@ -40,6 +40,8 @@ export const auth = table({
   issuer: v.optional(text(256)),
   audience: v.optional(text(256)),
   leeway_seconds: v.optional(int(0, 3600), 30),
+  /** Refuse a token without `exp` (it would never expire). false accepts them: only for issuers that cannot set one. */
+  require_exp: v.optional(bool(), true),
   max_token_bytes: v.optional(int(256, 65_536), 8192),
   /** Scopes a request without a token has; admin, sync and mesh are never among them. */
   anonymous_scopes: v.optional(

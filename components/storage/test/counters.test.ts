@@ -1,0 +1,130 @@
+// Durable counters and the request counts behind /_keel/metrics (counters.ts, request-log.ts)
+// on real directories: several instances appending, an instance that goes away, a fold never
+// seen half done, damaged files.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { Counters, SERIES } from "../src/counters.ts";
+import { countLines, LATENCY_BUCKETS, RequestLog, STALE_MS } from "../src/request-log.ts";
+import { NodeDir } from "@keel/wasi-dir/testing";
+
+const fresh = () => new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-counters-")));
+const read = (name: string, status: number, micros: number, error = "") => ({ routeClass: name, status, micros, error, cachedToken: null });
+const asMap = (list: { name: string; value: number }[]) => Object.fromEntries(list.map((c) => [c.name, c.value]));
+
+describe("request counts", () => {
+  it("turn into series: by class and status, errors by code, a cumulative histogram, the sum in µs", () => {
+    const m = new Map<string, number>();
+    countLines("R\tread\t200\t2000\t\th\nR\twrite\t412\t40000\tversion_mismatch\tm\nE\tkeel_x_total\t3\n", m);
+    const c = Object.fromEntries(m);
+    expect(c['keel_http_requests_total{class="read",status="200"}']).toBe(1);
+    expect(c['keel_http_errors_total{class="write",error="version_mismatch"}']).toBe(1);
+    expect(c['keel_http_request_duration_seconds_bucket{class="read",le="0.001"}']).toBeUndefined();
+    expect(c['keel_http_request_duration_seconds_bucket{class="read",le="0.0025"}']).toBe(1);
+    expect(c['keel_http_request_duration_seconds_bucket{class="read",le="+Inf"}']).toBe(1);
+    expect(c['keel_http_request_duration_seconds_bucket{class="write",le="0.05"}']).toBe(1);
+    expect(c['keel_http_request_duration_microseconds_sum{class="read"}']).toBe(2000);
+    expect(c['keel_http_request_duration_seconds_count{class="write"}']).toBe(1);
+    expect(c.keel_x_total).toBe(3);
+    expect([c.keel_auth_token_cache_hits_total, c.keel_auth_token_cache_misses_total]).toEqual([1, 1]);
+    expect(Object.keys(c).filter((k) => k.includes('_bucket{class="read"'))).toHaveLength(LATENCY_BUCKETS.filter((b) => b >= 0.002).length + 1);
+  });
+
+  it("skip a line still being written, a hole of NULs, and garbage", () => {
+    const m = new Map<string, number>();
+    countLines("\0\0\0R\tread\t200\t5\t\nnonsense\nR\tREAD\t200\t5\t\nR\tread\t20", m);
+    expect(Object.fromEntries(m)['keel_http_requests_total{class="read",status="200"}']).toBe(1);
+    expect([...m.keys()].every((k) => SERIES.test(k))).toBe(true);
+  });
+
+  it("from several instances add up; each folds its own file, and nothing is counted twice", () => {
+    let now = Date.now();
+    const dir = fresh();
+    const a = new RequestLog(dir, new Counters(dir, () => now), () => now, "a");
+    const b = new RequestLog(dir, new Counters(dir, () => now), () => now, "b");
+    a.record([read("read", 200, 10)], [{ name: 'keel_component_instantiations_total{component="gateway"}', value: 1 }]);
+    b.record([read("read", 200, 10), read("write", 201, 10)], []);
+    const total = (l: RequestLog) => asMap(l.all())['keel_http_requests_total{class="read",status="200"}'];
+    expect(total(a)).toBe(2);
+    expect(total(b)).toBe(2);
+    now += 10_500;
+    a.record([read("read", 200, 10)], []); // a folds its file (ten seconds since its last fold), kept open and empty
+    expect(fs.statSync(path.join(dir.root, "metrics/live.d/a")).size).toBe(0);
+    expect(total(b)).toBe(3);
+    expect(asMap(a.all())['keel_component_instantiations_total{component="gateway"}']).toBe(1);
+  });
+
+  it("an instance that went away: its file is folded by the next fold once it is stale", () => {
+    let now = Date.now();
+    const dir = fresh();
+    const gone = new RequestLog(dir, new Counters(dir, () => now), () => now, "gone");
+    for (let i = 0; i < 50; i++) gone.record([read("write", 200, 100)], []);
+    const file = path.join(dir.root, "metrics/live.d/gone");
+    const old = new Date(now - STALE_MS - 1000);
+    fs.utimesSync(file, old, old);
+    const next = new RequestLog(dir, new Counters(dir, () => now), () => now, "next");
+    next.all();
+    expect(fs.existsSync(file)).toBe(false);
+    expect(asMap(new Counters(dir, () => now).all())['keel_http_requests_total{class="write",status="200"}']).toBe(50);
+  });
+
+  it("with a fresh instance per request, nobody lives a second: a fold comes when none happened for a while", () => {
+    let now = Date.now();
+    const dir = fresh();
+    for (let i = 0; i < 5; i++) new RequestLog(dir, new Counters(dir, () => now), () => now, `i${i}`).record([read("read", 200, 1)], []);
+    const files = () => fs.readdirSync(path.join(dir.root, "metrics/live.d"));
+    // The first one folded (no series yet; its file is empty now); the rest wait.
+    expect(files().map((f) => fs.statSync(path.join(dir.root, "metrics/live.d", f)).size)).toEqual([0, 16, 16, 16, 16]);
+    for (const f of files()) fs.utimesSync(path.join(dir.root, "metrics/live.d", f), new Date(now - STALE_MS - 1), new Date(now - STALE_MS - 1));
+    now += STALE_MS + 1000;
+    new RequestLog(dir, new Counters(dir, () => now), () => now, "last").record([read("read", 200, 1)], []);
+    expect(files()).toEqual(["last"]);
+    expect(asMap(new Counters(dir, () => now).all())['keel_http_requests_total{class="read",status="200"}']).toBe(6);
+  });
+});
+
+describe("counters", () => {
+  it("one-file event counters first, then the series, sorted", () => {
+    const dir = fresh();
+    const c = new Counters(dir, Date.now);
+    c.add("keel_storage_compactions_total", 1);
+    c.fold((into) => {
+      into.set("keel_b_total", 2).set('keel_a_total{x="1"}', 1);
+      return () => undefined;
+    });
+    expect(c.all()).toEqual([
+      { name: "keel_storage_compactions_total", value: 1 },
+      { name: 'keel_a_total{x="1"}', value: 1 },
+      { name: "keel_b_total", value: 2 },
+    ]);
+    expect(fs.readdirSync(path.join(dir.root, "metrics")).filter((f) => f.endsWith(".lock"))).toEqual([]);
+  });
+
+  it.each([
+    ["not keel_", "http_requests_total"],
+    ["a quote in a label", 'keel_x_total{a="b"c"}'],
+    ["a newline in a label", 'keel_x_total{a="b\nc"}'],
+    ["an upper-case name", "keel_X_total"],
+    ["six labels", 'keel_x_total{a="1",b="2",c="3",d="4",e="5",f="6"}'],
+  ])("keeps out a name that is not a series: %s", (_why, name) => {
+    expect(SERIES.test(name)).toBe(false);
+    const c = new Counters(fresh(), Date.now);
+    c.fold((into) => {
+      into.set(name, 1).set("keel_ok_total", 1).set("keel_zero_total", 0).set("keel_half_total", 0.5);
+      return () => undefined;
+    });
+    expect(c.all()).toEqual([{ name: "keel_ok_total", value: 1 }]);
+  });
+
+  it("a damaged series file starts the series again instead of failing", () => {
+    const dir = fresh();
+    const c = new Counters(dir, Date.now);
+    const add = (n: number) => c.fold((into) => (into.set("keel_a_total", n), () => undefined));
+    add(5);
+    fs.writeFileSync(path.join(dir.root, "metrics", "series.json"), '{"keel_a_total": 5, "trunc');
+    expect(c.all()).toEqual([]);
+    add(1);
+    expect(c.all()).toEqual([{ name: "keel_a_total", value: 1 }]);
+  });
+});
