@@ -6,6 +6,17 @@
 // `pnpm bench storage-scale [--max N]`: open + get and open + put latency under wasmtime serve
 // (a fresh instance per request) on data dirs holding 10^3 … 10^6 keys, to show the curve.
 //
+// `pnpm bench cpu [--requests N]`: wasmtime's CPU time per request (steadier than req/s when
+// other work shares the machine).
+//
+// `pnpm bench merge`: the counter merge plug-in in TypeScript (merge-counter, QuickJS) against
+// the same in C (merge-counter-c), in the same run: size, instantiation, and the cost of a merge
+// called directly as the Node host calls it, and inside POST /_keel/kv/apply under wasmtime serve.
+//
+// Every run writes what it printed to scripts/bench/results/<benchmark>.json (`--json` prints
+// it instead); `pnpm bench compare <old.json> <new.json>` shows two runs cell by cell; storage
+// also draws scripts/bench/results/storage.svg (scripts/lib/bench-report.ts).
+//
 // Load comes from autocannon (a maintained HTTP benchmarking library) in this process.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -13,6 +24,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { ROOT, TOOLS } from "./lib/project.ts";
 import { info, step } from "./lib/progress.ts";
+import { RESULTS, compare, ratioChart, saveResults, table } from "./lib/bench-report.ts";
 import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
 import { encodeRecord } from "../components/storage/src/record.ts";
@@ -158,9 +170,17 @@ async function benchStorage(): Promise<void> {
     const n = natsResults.find((x) => x.name === k.name);
     rows.push([`${k.name} (${k.unit})`, k.rate.toFixed(0), s.rate.toFixed(0), (k.rate / s.rate).toFixed(2), n ? n.rate.toFixed(0) : "-", n ? (k.rate / n.rate).toFixed(2) : "-", k.p99.toFixed(1)]);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log("");
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+  table(`storage: ${SECONDS} s per scenario, ${CONNECTIONS} connections, same run`, rows);
+  // Keel as a ratio of each baseline, per scenario: the chart the README links.
+  const ratio = (base: Result[]) => keelResults.map((k) => {
+    const b = base.find((x) => x.name === k.name);
+    return b ? k.rate / b.rate : null;
+  });
+  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS, "storage.svg"), ratioChart(`Keel throughput ÷ baseline, same run (${new Date().toISOString().slice(0, 10)})`, keelResults.map((k) => k.name), [
+    { name: "vs SQLite WAL, synchronous=FULL", color: "#3b6ea5", values: ratio(sqliteResults) },
+    { name: "vs NATS JetStream (sync always)", color: "#e08a2c", values: ratio(natsResults) },
+  ]));
 }
 
 /** Write `n` keys straight into a data dir in Keel's file format (setup, not the measurement). */
@@ -202,9 +222,7 @@ async function benchScale(): Promise<void> {
     const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)].toFixed(2);
     rows.push([String(n), q(gets, 0.5), q(gets, 0.99), q(puts, 0.5), q(puts, 0.99)]);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log("\nopen + get / open + put under wasmtime serve (fresh instance per request, sequential):");
-  for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i])).join("  "));
+  table("open + get / open + put under wasmtime serve (fresh instance per request, sequential):", rows);
 }
 
 /**
@@ -272,10 +290,8 @@ async function benchAuth(): Promise<void> {
       const m = await seq(on.url, () => ({ authorization: `Bearer ${sign(alg, i++)}` }), alg === "HS256" ? 40 : 20);
       rows.push([`${alg}, new token each request`, "-", m.toFixed(2), (m - base).toFixed(2)]);
     }
-    const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-    console.log("");
-    for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
-    console.log(`\nthroughput ratio with auth + rate limit: ${(b.rate / a.rate).toFixed(2)}`);
+    table("auth + rate limit, same request with both off and on", rows);
+    table("throughput ratio with auth + rate limit (on ÷ off)", [["ratio", "value"], ["on/off", (b.rate / a.rate).toFixed(2)]]);
   } finally {
     await off.stop();
     await on.stop();
@@ -330,15 +346,93 @@ async function benchSync(): Promise<void> {
       await cloud.stop();
     }
   }
-  const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  console.log("\nedge → cloud, 2,000 records + 200 keys × 4 writes (records pushed counts each key version sent):");
-  for (const r of rows) console.log(r.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join("  "));
+  table("edge → cloud, 2,000 records + 200 keys × 4 writes (records pushed counts each key version sent):", rows);
+}
+
+/**
+ * `pnpm bench merge`. Node (jco, as the Node host runs plug-ins): load (compile + instantiate)
+ * and first call, then µs per merge of two values of 3 and of 1,000 nodes. wasmtime serve: each
+ * plug-in composed in (`pnpm compose --merge`), both nodes running side by side with their data
+ * on tmpfs (so fsync noise does not drown the plug-in), 20 alternating rounds of one
+ * /_keel/kv/apply of 200 versions that each need a merge (prefix `counters/`, strategy custom)
+ * and one of 200 under last write wins (prefix `plain/`, no plug-in call). The difference per
+ * version is what a custom merge adds there: the plug-in call plus Keel's guard around it (a
+ * marker file written before the call, so a plug-in that kills the instance is retried and
+ * then bypassed).
+ */
+async function benchMerge(): Promise<void> {
+  const { gzipSync } = await import("node:zlib");
+  const os = await import("node:os");
+  const { loadMergePlugin, componentFile, whyNotBuilt } = await import("../tests/helpers/merge-plugin.ts");
+  const { tokenOf } = await import("../tests/helpers/nodes.ts");
+  const PLUGINS = ["merge-counter", "merge-counter-c"];
+  for (const p of PLUGINS) if (!fs.existsSync(componentFile(p))) throw new Error(whyNotBuilt(p));
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const counts = (nodes: number, k: number) => JSON.stringify(Object.fromEntries(Array.from({ length: nodes }, (_, i) => [`edge-${i}`, i * k])));
+  const version = (value: string) => ({ stamp: { wallMs: 1, counter: 0, node: "edge-0" }, origin: "edge" as const, value: enc(value) });
+  const perCall = (merge: () => unknown) => {
+    for (let i = 0; i < 200; i++) merge();
+    let n = 0;
+    const t = performance.now();
+    while (performance.now() - t < 1000) for (let i = 0; i < 50; i++, n++) merge();
+    return ((performance.now() - t) * 1000) / n;
+  };
+  const rows = [["plug-in", "raw KB", "gzip KB", "composed.wasm MB", "Node: load ms", "first merge ms", "µs/merge 3 nodes", "µs/merge 1,000 nodes", "wasmtime: µs added per merge"]];
+  for (const name of PLUGINS) {
+    info(`${name}: Node (jco) …`);
+    const bytes = fs.readFileSync(componentFile(name));
+    let t = performance.now();
+    const merge = loadMergePlugin(name)!;
+    const load = performance.now() - t;
+    const [small, big] = [[counts(3, 1), counts(3, 2)], [counts(1000, 1), counts(1000, 2)]].map(([a, b]) => [version(a), version(b)] as const);
+    t = performance.now();
+    merge("k", ...small);
+    const first = performance.now() - t;
+    const us3 = perCall(() => merge("k", ...small));
+    const us1000 = perCall(() => merge("k", ...big));
+    rows.push([name, (bytes.length / 1e3).toFixed(1), (gzipSync(bytes, { level: 9 }).length / 1e3).toFixed(1), "", load.toFixed(1), first.toFixed(2), us3.toFixed(1), us1000.toFixed(0), ""]);
+  }
+
+  const ROUNDS = 20, PER = 200;
+  const config = configVariant({ ...UNLIMITED, conflict: { default: "last-write-wins", fallback: "last-write-wins", rules: [{ prefix: "counters/", strategy: "custom" }] } });
+  const tmp = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+  const nodes: Awaited<ReturnType<typeof startNode>>[] = [];
+  try {
+    for (const [i, name] of PLUGINS.entries()) {
+      info(`${name}: composed into composed.wasm (pnpm compose --merge), started under wasmtime serve …`);
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-bench-merge-"));
+      execFileSync(NODE, [path.join(ROOT, "scripts/build.ts"), "--merge", componentFile(name), "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+      rows[i + 1][3] = (fs.statSync(path.join(out, "composed.wasm")).size / 1e6).toFixed(2);
+      nodes.push(await startNode("wasmtime", { artifact: path.join(out, "composed.wasm"), dataDir: fs.mkdtempSync(path.join(tmp, "keel-bench-merge-")), env: { KEEL_CONFIG: config } }));
+    }
+    const apply = async (node: (typeof nodes)[number], prefix: string, round: number) => {
+      const versions = Array.from({ length: PER }, (_, i) => ({ key: `${prefix}${i}`, version: `${1000 + round}.0.edge-${round % 7}`, origin: "edge", value_base64: Buffer.from(`{"edge-${round % 7}":${round}}`).toString("base64") }));
+      const t0 = performance.now();
+      const r = await fetch(`${node.url}/_keel/kv/apply`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tokenOf(node, ["sync"])}` }, body: JSON.stringify({ versions }) });
+      const { results } = (await r.json()) as { results: { outcome: string }[] };
+      if (round > 0 && prefix === "counters/" && results.some((x) => x.outcome !== "merged")) throw new Error(`expected merges, got ${JSON.stringify(results[0])}`);
+      return performance.now() - t0;
+    };
+    info(`${ROUNDS} rounds of ${PER} merges and ${PER} last-write-wins versions on each node …`);
+    const diffs: number[][] = PLUGINS.map(() => []);
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const [i, node] of nodes.entries()) {
+        const [c, p] = [await apply(node, "counters/", round), await apply(node, "plain/", round)];
+        if (round > 0) diffs[i].push(((c - p) * 1000) / PER); // round 0 creates the keys: no merge
+      }
+    }
+    for (const [i, d] of diffs.entries()) rows[i + 1][8] = d.sort((a, b) => a - b)[d.length >> 1].toFixed(0);
+  } finally {
+    for (const n of nodes) await n.stop();
+  }
+  table(`merge plug-ins, the same counter merge (${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}; wasmtime: median of ${ROUNDS} rounds of ${PER}):`, rows);
 }
 
 /**
  * `pnpm bench cpu [--requests N]`: CPU time the wasmtime serve process spends per request
  * (utime + stime from /proc, N GETs of one key over 16 connections), with auth and rate limits
- * off and on. Steadier than req/s on a machine other work shares: it counts only this process.
+ * off, and with the default edge.toml. Steadier than req/s on a machine other work shares: it
+ * counts only this process.
  */
 async function benchCpu(): Promise<void> {
   const n = opt("requests", 6000);
@@ -362,19 +456,34 @@ async function benchCpu(): Promise<void> {
       await node.stop();
     }
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log("\nwasmtime serve, CPU per request:");
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+  table("wasmtime serve, CPU per request:", rows);
 }
 
 const what = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "storage";
+if (what === "compare") {
+  const [a, b] = args.filter((x) => x.endsWith(".json"));
+  if (!a || !b) {
+    console.error("usage: pnpm bench compare <old results.json> <new results.json>");
+    process.exit(2);
+  }
+  try {
+    compare(a, b);
+  } catch (e) {
+    console.error(`bench compare: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
 if (what === "storage") await benchStorage();
 else if (what === "storage-scale") await benchScale();
 else if (what === "auth") await benchAuth();
 else if (what === "sync") await benchSync();
+else if (what === "mesh") await (await import("./bench-mesh.ts")).benchMesh(args);
+else if (what === "merge") await benchMerge();
 else if (what === "cpu") await benchCpu();
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | cpu`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | merge | cpu | compare`);
   process.exit(2);
 }
+saveResults(what);
 process.exit(0);

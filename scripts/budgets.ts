@@ -6,6 +6,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DIST, ROOT, readComponentsConfig } from "./lib/project.ts";
 import { loadConfig } from "../host/src/config.ts";
+import { cToolchain } from "./lib/c-toolchain.ts";
 
 interface Row {
   name: string;
@@ -16,6 +17,8 @@ interface Row {
   budget_gzip: number | null;
   ok: boolean;
   problem?: string;
+  /** Not built because its optional toolchain is missing (engine c): why. */
+  skipped?: string;
 }
 
 const json = process.argv.includes("--json");
@@ -33,13 +36,14 @@ const artifacts: [string, string][] = [
 /**
  * Ceilings no budget may exceed: what an edge binary must fit (the edge-sized engine targets).
  * A component over 2 MB, or composed.wasm over 10 MB raw / 4 MB gzip, fails even when its
- * [budgets] line was raised to match. edge-lite's 5 MB target is not met yet (measured in
- * deployment/README.md): it is reported, not enforced, until it is.
+ * [budgets] line was raised to match, and so does dist/edge-lite.wasm (what a Pi Zero runs)
+ * over 5 MB. The compositions fit because they store the QuickJS engine once
+ * (scripts/lib/share-modules.ts).
  */
 const MB = 1_000_000;
 const CEILINGS: Record<string, { raw: number; gzip?: number; enforced: boolean }> = {
   "composed.wasm": { raw: 10 * MB, gzip: 4 * MB, enforced: true },
-  "edge-lite.wasm": { raw: 5 * MB, enforced: false },
+  "edge-lite.wasm": { raw: 5 * MB, enforced: true },
 };
 const COMPONENT_CEILING = 2 * MB;
 const ceilingOf = (name: string) => CEILINGS[name] ?? (name.endsWith(".wasm") ? undefined : { raw: COMPONENT_CEILING, enforced: true });
@@ -48,7 +52,13 @@ const notes: string[] = [];
 const rows: Row[] = artifacts.map(([name, file]) => {
   const budget = budgets[name];
   const rel = path.relative(ROOT, file);
-  if (!fs.existsSync(file)) return { name, file: rel, raw: 0, gzip: 0, budget_raw: budget?.raw ?? null, budget_gzip: budget?.gzip ?? null, ok: false, problem: "not built (run pnpm build)" };
+  if (!fs.existsSync(file)) {
+    // A component whose optional toolchain is missing is not built, by design: noted, not failed.
+    const cc = cfg.components[name]?.engine === "c" ? cToolchain() : undefined;
+    const skipped = cc && "missing" in cc ? cc.missing : undefined;
+    if (skipped) notes.push(`${name}: not built (engine c): ${skipped}`);
+    return { name, file: rel, raw: 0, gzip: 0, budget_raw: budget?.raw ?? null, budget_gzip: budget?.gzip ?? null, ok: skipped !== undefined, problem: "not built (run pnpm build)", skipped };
+  }
   const bytes = fs.readFileSync(file);
   const row: Row = { name, file: rel, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, budget_raw: budget?.raw ?? null, budget_gzip: budget?.gzip ?? null, ok: true };
   if (!budget) Object.assign(row, { ok: false, problem: `no budget in ${path.relative(ROOT, configFile)} [budgets]` });
@@ -65,7 +75,7 @@ const rows: Row[] = artifacts.map(([name, file]) => {
 const failed = rows.filter((r) => !r.ok);
 if (suggest) {
   const up = (n: number) => Math.ceil((n * 1.05) / 1024) * 1024;
-  for (const r of rows) {
+  for (const r of rows.filter((x) => !x.skipped)) {
     const key = r.name.includes(".") ? `"${r.name}"` : r.name;
     process.stdout.write(`${key.padEnd(15)} = { raw = ${String(up(r.raw)).padStart(8)}, gzip = ${String(up(r.gzip)).padStart(7)} }  # measured ${r.raw} / ${r.gzip}\n`);
   }
@@ -78,7 +88,7 @@ if (json) {
   const pct = (n: number, b: number | null) => (b ? `${((100 * n) / b).toFixed(0)}%` : "-");
   const lines = [["artifact", "raw", "budget", "use", "gzip", "budget", "use", ""]];
   for (const r of rows) {
-    lines.push([r.name, kb(r.raw), kb(r.budget_raw), pct(r.raw, r.budget_raw), kb(r.gzip), kb(r.budget_gzip), pct(r.gzip, r.budget_gzip), r.ok ? "ok" : `FAIL: ${r.problem}`]);
+    lines.push([r.name, kb(r.raw), kb(r.budget_raw), pct(r.raw, r.budget_raw), kb(r.gzip), kb(r.budget_gzip), pct(r.gzip, r.budget_gzip), r.skipped ? "skipped (see note)" : r.ok ? "ok" : `FAIL: ${r.problem}`]);
   }
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   for (const l of lines) process.stdout.write(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd() + "\n");

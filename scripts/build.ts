@@ -14,6 +14,8 @@ import { loadConfig } from "../host/src/config.ts";
 import { restoreWasiNames } from "./lib/wasi-alias.ts";
 import { stageWit } from "./lib/stage-wit.ts";
 import { checkMergePlugin, pluginPath } from "../host/src/plugin.ts";
+import { shareModules } from "./lib/share-modules.ts";
+import { cToolchain, compileC } from "./lib/c-toolchain.ts";
 
 const force = process.argv.includes("--force");
 // The merge plug-in composed into dist/composed.wasm: `--merge <file>` (pnpm compose), else
@@ -94,12 +96,25 @@ async function componentize(name: string, spec: ComponentSpec, js: string, witDi
   }
 }
 
-/** A component written in WebAssembly text: a core module made a component against `world`. */
-async function assembleWat(file: string, witDir: string, world: string, out: string): Promise<void> {
-  const { parse, componentEmbed, componentNew } = await import("@bytecodealliance/jco");
-  const core = await parse(fs.readFileSync(file, "utf8"));
+/** A core module (assembled from WebAssembly text, or compiled from C) made a component against `world`. */
+async function componentFromCore(core: Uint8Array, witDir: string, world: string, out: string): Promise<void> {
+  const { componentEmbed, componentNew } = await import("@bytecodealliance/jco");
   const embedded = await componentEmbed({ binary: core, witPath: path.resolve(witDir), world });
   fs.writeFileSync(out, await componentNew(embedded));
+}
+
+async function assembleWat(file: string, witDir: string, world: string, out: string): Promise<void> {
+  const { parse } = await import("@bytecodealliance/jco");
+  await componentFromCore(await parse(fs.readFileSync(file, "utf8")), witDir, world, out);
+}
+
+/** A component written in C: clang → a core module with no imports (c-toolchain.ts) → the same path as wat. */
+async function buildC(name: string, spec: ComponentSpec, clang: string, witDir: string, out: string): Promise<void> {
+  const sources = [spec.entry, ...(spec.sources ?? [])].map((s) => path.join(ROOT, s));
+  const core = path.join(ROOT, "build", "c", `${name}.core.wasm`);
+  fs.mkdirSync(path.dirname(core), { recursive: true });
+  compileC(clang, sources, [...new Set(sources.map((s) => path.dirname(s)))], core);
+  await componentFromCore(fs.readFileSync(core), witDir, spec.world, out);
 }
 
 function run(cmd: string, args: string[]): void {
@@ -128,14 +143,24 @@ async function main(): Promise<void> {
     const spec = cfg.components[name];
     const out = path.join(DIST, "components", `${name}.wasm`);
     const pkgDir = path.dirname(path.dirname(path.join(ROOT, spec.entry)));
+    // Engine c needs clang with wasi-libc, which is optional: without it the component is
+    // skipped (its tests skip too, saying why) and everything else builds.
+    const cc = spec.engine === "c" ? cToolchain() : undefined;
+    if (cc && "missing" in cc) {
+      info(`[${i + 1}/${names.length}] ${name}: skipped (engine c): ${cc.missing}`);
+      continue;
+    }
     // Sources a component bundles: its own package and the shared packages/ it imports (plus
-    // components/, which holds most entries).
-    const inputs = hashFiles([path.join(ROOT, "components"), path.join(ROOT, "packages"), pkgDir, path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}`);
+    // components/, which holds most entries); for engine c, the compiler's version too.
+    const inputs = hashFiles([path.join(ROOT, "components"), path.join(ROOT, "packages"), pkgDir, path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}:${cc?.version ?? ""}`);
     changed = (await cached(`component:${name}`, inputs, [out], async () => {
-      await step(`[${i + 1}/${names.length}] ${name}: ${spec.engine === "wat" ? "assemble" : "bundle + componentize"} (${spec.engine})`, async () => {
+      const how = spec.engine === "wat" ? "assemble" : spec.engine === "c" ? "compile" : "bundle + componentize";
+      await step(`[${i + 1}/${names.length}] ${name}: ${how} (${spec.engine})`, async () => {
         const witDir = stageWit(spec.wit, spec.wasi_alias === true);
         if (spec.engine === "wat") {
           await assembleWat(path.join(ROOT, spec.entry), witDir, spec.world, out);
+        } else if (cc) {
+          await buildC(name, spec, cc.clang, witDir, out);
         } else {
           const js = path.join(ROOT, "build", "js", `${name}.js`);
           await bundle(spec, js);
@@ -152,6 +177,7 @@ async function main(): Promise<void> {
   for (const name of names) {
     const wasm = path.join(DIST, "components", `${name}.wasm`);
     const outDir = path.join(DIST, "host", name);
+    if (!fs.existsSync(wasm)) continue; // skipped above (its toolchain is missing)
     changed = (await cached(`transpile:${name}`, hashFiles([wasm]), [path.join(outDir, `${name}.js`)], async () => {
       await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
         const { transpile } = await import("@bytecodealliance/jco");
@@ -177,6 +203,7 @@ async function main(): Promise<void> {
         run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
         return `${(fs.statSync(out).size / 1e6).toFixed(2)} MB`;
       });
+      await step(`share repeated core modules in ${name}.wasm`, () => shareInPlace(out));
       await step(`check ${name}.wasm targets ${comp.targets.wit}/${comp.targets.world} (wac targets)`, () => {
         run(tool("wac"), ["targets", "--wit", stageWit(comp.targets.wit), "--world", comp.targets.world, out]);
       });
@@ -213,8 +240,16 @@ async function composeInto(dir: string, cfg: ReturnType<typeof readComponentsCon
     await step(`compose ${out}`, () => {
       const deps = comp.uses.flatMap((u) => ["--dep", `keel:${u}=${u === "merge-default" && plugin ? plugin : path.join(DIST, "components", `${u}.wasm`)}`]);
       run(tool("wac"), ["compose", ...deps, "-o", out, path.join(ROOT, comp.file)]);
+      return shareInPlace(out);
     });
   }
+}
+
+/** One copy of each repeated core module (the QuickJS engine) per composition: scripts/lib/share-modules.ts. */
+function shareInPlace(file: string): string {
+  const { bytes, report } = shareModules(fs.readFileSync(file));
+  fs.writeFileSync(file, bytes);
+  return `${report.aliases} copies of ${report.modules} module(s) shared: ${(report.before / 1e6).toFixed(2)} → ${(report.after / 1e6).toFixed(2)} MB`;
 }
 
 main().catch((e) => {

@@ -28,7 +28,12 @@ export const PINS = {
       "run,serve,compile,component-model-async,pooling-allocator,cache,parallel-compilation"] },
   wac: { crate: "wac-cli", version: "0.10.1", bin: "wac", min: [0, 10, 0],
     args: ["--no-default-features", "--features", "wit"] },
+  // Optional (`setup --wit-bindgen`): regenerates the C bindings of engine "c" components after a
+  // WIT change (gen/ was made with this version; tests/integration/merge-counter-c.test.ts compares).
+  witBindgen: { crate: "wit-bindgen-cli", version: "0.63.0", bin: "wit-bindgen", min: [0, 63, 0], args: [], minutes: 13 },
 };
+// Optional (`setup --c`): Debian packages for engine "c" components (scripts/lib/c-toolchain.ts).
+const C_PACKAGES = ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 
 const QUIET = process.env.npm_config_loglevel === "silent";
 const log = (msg) => { if (!QUIET) process.stderr.write(`[keel] ${msg}\n`); };
@@ -106,7 +111,7 @@ function ensureCargoTool(spec) {
   const onPath = versionOf(spec.bin);
   if (atLeast(onPath, spec.min)) return;
   if (!versionOf("cargo")) fail(`${spec.bin} ${spec.version} is needed and cargo is not installed: install Rust (rustup) and run again`);
-  log(`building ${spec.crate} ${spec.version} with cargo (first time on this machine; ${spec.bin === "wasmtime" ? "about 9 minutes on 2 cores" : "about 2 minutes"})`);
+  log(`building ${spec.crate} ${spec.version} with cargo (first time on this machine; about ${spec.minutes ?? (spec.bin === "wasmtime" ? 9 : 2)} minutes on 2 cores)`);
   const t = Date.now();
   const status = run("cargo", ["install", "--locked", "--root", TOOLS, `${spec.crate}@${spec.version}`, ...spec.args]);
   if (status !== 0) fail(`cargo install ${spec.crate}@${spec.version} failed`);
@@ -170,6 +175,39 @@ function fail(msg) {
   process.exit(1);
 }
 
+/** Whether clang can link a wasm32-wasi module against wasi-libc (a one-line probe; the build's own is scripts/lib/c-toolchain.ts, which this plain-JS file cannot import). */
+function clangBuildsWasm() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keel-cc-"));
+  try {
+    fs.writeFileSync(path.join(dir, "p.c"), "#include <stdlib.h>\nvoid *f(int n) { return malloc(n); }\n");
+    return spawnSync("clang", ["--target=wasm32-wasi", "-nostartfiles", "-Wl,--no-entry", "-Wl,--export=f", "-o", path.join(dir, "p.wasm"), path.join(dir, "p.c")], { stdio: "ignore" }).status === 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `setup --c`: what building C components (examples/merge-counter-c) needs: clang and wasi-libc
+ * from Debian's packages (apt-get, as root). Never part of a plain `setup`: without it those
+ * components are skipped, saying so. Their bindings are in the repo; `setup --wit-bindgen`
+ * builds the generator, needed only to regenerate them after a WIT change.
+ */
+function ensureC() {
+  if (clangBuildsWasm()) {
+    log("C toolchain: clang builds wasm32-wasi modules");
+  } else {
+    if (!fs.existsSync("/usr/bin/apt-get")) fail(`clang with wasi-libc is needed for --c and there is no apt-get here: install ${C_PACKAGES.join(", ")} (or your system's equivalents)`);
+    if (process.getuid?.() !== 0) fail(`clang with wasi-libc is needed for --c: run as root, or: sudo apt-get install ${C_PACKAGES.join(" ")}`);
+    log(`installing ${C_PACKAGES.join(" ")} with apt-get (clang and wasi-libc for C components; under a minute)`);
+    const t = Date.now();
+    const install = () => run("apt-get", ["install", "-y", "--no-install-recommends", ...C_PACKAGES], { env: { ...childEnv(), DEBIAN_FRONTEND: "noninteractive" } });
+    // A fresh container has no package lists yet: fetch them once and try again.
+    if (install() !== 0 && (run("apt-get", ["update"]) !== 0 || install() !== 0)) fail("apt-get install failed");
+    if (!clangBuildsWasm()) fail("clang still cannot build for wasm32-wasi after installing the packages");
+    log(`C toolchain installed in ${Math.round((Date.now() - t) / 1000)} s`);
+  }
+}
+
 export function setup() {
   const node = ensureNode();
   ensurePnpm(node);
@@ -186,6 +224,8 @@ function main() {
   const build = () => { if (run(node, [path.join(ROOT, "scripts/build.ts"), "--if-stale"]) !== 0) fail("build failed"); };
   switch (cmd) {
     case "setup":
+      if (rest.includes("--c")) ensureC();
+      if (rest.includes("--wit-bindgen")) ensureCargoTool(PINS.witBindgen);
       log("tools ready");
       return;
     case "start":

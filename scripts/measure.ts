@@ -5,6 +5,7 @@
 //   - RSS of the server process: idle after start, after 100 sequential requests, and after
 //     16 concurrent connections for 5 s (autocannon, GETs of one key, rate limits off so the
 //     load is served rather than refused).
+// `--only <text>` measures only the hosts whose label contains it (e.g. `--only Node`).
 // Progress goes to stderr (scripts/lib/progress.ts): one updating line on a terminal, plain
 // lines otherwise.
 import fs from "node:fs";
@@ -12,7 +13,9 @@ import autocannon from "autocannon";
 import { done, status } from "./lib/progress.ts";
 import { configVariant, startNode, UNLIMITED, type HostKind, type RunningNode, type StartOptions } from "../tests/helpers/nodes.ts";
 
-const runs = Number(process.argv[2] ?? 5);
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timed(f: () => Promise<Response>): Promise<number> {
@@ -45,7 +48,7 @@ async function load(node: RunningNode): Promise<void> {
 status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
 const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB"]];
-for (const [label, kind, opts] of variants) {
+for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
   const cols: number[][] = [[], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
     status(`${label}: run ${i + 1}/${runs}`);

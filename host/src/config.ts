@@ -66,6 +66,14 @@ export function componentEnv(config: EdgeConfig, dataDir: string, env: NodeJS.Pr
     if (!token) throw new ConfigError(`${config.file}: environment variable ${sync.token_env} (sync.token_env) is not set; get a node credential from the cloud: pnpm token --node ${config.node.id}`);
     secrets[sync.token_env] = token;
   }
+  // The mesh's node credential, the same way.
+  const mesh = config.raw.mesh;
+  if (mesh.enabled) {
+    if (mesh.token_env === undefined) throw new ConfigError(`${config.file}: mesh.token_env must name the environment variable holding this node's mesh credential`);
+    const token = env[mesh.token_env];
+    if (!token) throw new ConfigError(`${config.file}: environment variable ${mesh.token_env} (mesh.token_env) is not set; mint a node credential with the mesh scope: pnpm token --scope mesh --node ${config.node.id}`);
+    secrets[mesh.token_env] = token;
+  }
   const nodeConfig: NodeConfig = { ...config.raw, auth: auth.auth };
   return { env: { KEEL_NODE_CONFIG: JSON.stringify(nodeConfig), ...secrets }, notes: auth.notes };
 }

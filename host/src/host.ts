@@ -4,6 +4,7 @@
 // keel:gateway/http export (http-server.ts). Components listed `lazy` in edge.toml are
 // instantiated inside the first call that needs them (sync instantiation makes that possible).
 import fs from "node:fs";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import * as shim from "@bytecodealliance/preview2-shim";
@@ -121,12 +122,19 @@ export class Host {
     return mod;
   }
 
+  /**
+   * A core module, compiled once per content: every QuickJS component carries the same engine
+   * module (770 KB), so the components share one compiled copy — as the compositions do for
+   * wasmtime (scripts/lib/share-modules.ts). Instances, and so memories, stay per component.
+   */
   private coreModule(file: string): WebAssembly.Module {
     let m = this.modules.get(file);
-    if (!m) {
-      m = new WebAssembly.Module(fs.readFileSync(file));
-      this.modules.set(file, m);
-    }
+    if (m) return m;
+    const bytes = fs.readFileSync(file);
+    const key = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    m = this.modules.get(key) ?? new WebAssembly.Module(bytes);
+    this.modules.set(key, m);
+    this.modules.set(file, m);
     return m;
   }
 

@@ -7,6 +7,8 @@ import { configureLog, log } from "./log.ts";
 import { logSettings } from "@keel/config/log";
 import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
+import { startMeshTimer } from "./mesh-timer.ts";
+import { startDiscovery } from "./mdns.ts";
 import type { EdgeConfig } from "./config.ts";
 
 /**
@@ -54,8 +56,12 @@ async function main(): Promise<void> {
     eager: node.instantiated(), startup_ms: +(performance.now() - t0).toFixed(1),
   });
   const timer = startSyncTimer(config, dataDir, `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
+  const meshTimer = startMeshTimer(node, config);
+  const discovery = startDiscovery(node, config, port);
   const stop = () => {
     if (timer) clearInterval(timer);
+    if (meshTimer) clearInterval(meshTimer);
+    discovery?.stop();
     node.close();
     process.exit(0);
   };

@@ -10,8 +10,10 @@ export const DIST = path.join(ROOT, "dist");
 export const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
 
 export interface ComponentSpec {
-  engine: "qjs" | "sm" | "wat";
+  engine: "qjs" | "sm" | "wat" | "c";
   entry: string;
+  /** c only: the other C files compiled with `entry` (wit-bindgen's bindings, the logic). */
+  sources?: string[];
   wit: string;
   world: string;
   /** qjs only: use the size-optimised QuickJS runtime. */

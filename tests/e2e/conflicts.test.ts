@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, NODE, configVariant, startNode, tokenOf, UNLIMITED, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { ROOT, NODE, WASMTIME, configVariant, startNode, tokenOf, UNLIMITED, type HostKind, type RunningNode } from "../helpers/nodes.ts";
+import { componentFile, skipUnbuilt } from "../helpers/merge-plugin.ts";
 
 const run = promisify(execFile);
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -143,12 +144,27 @@ describe.each<HostKind>(["wasmtime", "node"])("conflicts on the %s host", (kind)
   });
 });
 
-describe("merge plug-ins, dropped in", () => {
-  const counter = path.join(PLUGINS, "merge-counter.wasm");
-  const trap = path.join(PLUGINS, "fixture-merge-trap.wasm");
+/**
+ * composed.wasm with `plugin` in the merge slot (`pnpm compose --merge <plugin>`, into a temp
+ * dir), precompiled as `pnpm serve` runs it: compiling at start-up takes 20–40 s on a busy
+ * 2-core machine, past startNode's 30 s wait for /_keel/health.
+ */
+async function composedWith(plugin: string): Promise<string> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-composed-"));
+  await run(NODE, [path.join(ROOT, "scripts/build.ts"), "--merge", plugin, "--out", out], { cwd: ROOT });
+  await run(WASMTIME, ["compile", "-o", path.join(out, "composed.cwasm"), path.join(out, "composed.wasm")]);
+  return path.join(out, "composed.cwasm");
+}
+const PRECOMPILED = ["--allow-precompiled"];
 
-  it("the Node host loads a plug-in from edge.toml (no rebuild) and merges with it", async () => {
-    const node = await startNode("node", { env: { KEEL_CONFIG: configVariant({ ...RULES, conflict: { ...RULES.conflict, plugin: counter } }) } });
+describe("merge plug-ins, dropped in", () => {
+  const trap = path.join(PLUGINS, "fixture-merge-trap.wasm");
+  // The counter in TypeScript (QuickJS) and in C (clang, skipped when clang is not installed).
+  const COUNTERS = ["merge-counter", "merge-counter-c"];
+
+  it.for(COUNTERS)("the Node host loads %s from edge.toml (no rebuild) and merges with it", async (name, ctx) => {
+    if (!fs.existsSync(componentFile(name))) return skipUnbuilt(ctx, name);
+    const node = await startNode("node", { env: { KEEL_CONFIG: configVariant({ ...RULES, conflict: { ...RULES.conflict, plugin: componentFile(name) } }) } });
     try {
       await apply(node, [{ key: "counters/c", version: "1000.0.edge-a", value: '{"edge-a":3}' }, { key: "counters/c", version: "2000.0.edge-b", value: '{"edge-b":4}' }]);
       expect(JSON.parse(await (await fetch(`${node.url}/v1/kv/counters%2Fc`)).text())).toEqual({ "edge-a": 3, "edge-b": 4 });
@@ -158,10 +174,9 @@ describe("merge plug-ins, dropped in", () => {
     }
   });
 
-  it("pnpm compose --merge puts a plug-in into composed.wasm for wasmtime serve", async () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-composed-"));
-    await run(NODE, [path.join(ROOT, "scripts/build.ts"), "--merge", counter, "--out", out], { cwd: ROOT });
-    const node = await startNode("wasmtime", { artifact: path.join(out, "composed.wasm"), env: { KEEL_CONFIG: configVariant(RULES) } });
+  it.for(COUNTERS)("pnpm compose --merge puts %s into composed.wasm for wasmtime serve", { timeout: 180_000 }, async (name, ctx) => {
+    if (!fs.existsSync(componentFile(name))) return skipUnbuilt(ctx, name);
+    const node = await startNode("wasmtime", { artifact: await composedWith(componentFile(name)), wasmtimeArgs: PRECOMPILED, env: { KEEL_CONFIG: configVariant(RULES) } });
     try {
       await apply(node, [{ key: "counters/c", version: "1000.0.edge-a", value: '{"edge-a":3}' }, { key: "counters/c", version: "2000.0.edge-b", value: '{"edge-b":4}' }]);
       expect(JSON.parse(await (await fetch(`${node.url}/v1/kv/counters%2Fc`)).text())).toEqual({ "edge-a": 3, "edge-b": 4 });
@@ -200,10 +215,8 @@ describe("merge plug-ins, dropped in", () => {
     }
   });
 
-  it("wasmtime serve: a trapping plug-in fails the request, the retry falls back; nothing is lost", async () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "keel-composed-"));
-    await run(NODE, [path.join(ROOT, "scripts/build.ts"), "--merge", trap, "--out", out], { cwd: ROOT });
-    const node = await startNode("wasmtime", { artifact: path.join(out, "composed.wasm"), env: { KEEL_CONFIG: configVariant(RULES) } });
+  it("wasmtime serve: a trapping plug-in fails the request, the retry falls back; nothing is lost", { timeout: 180_000 }, async () => {
+    const node = await startNode("wasmtime", { artifact: await composedWith(trap), wasmtimeArgs: PRECOMPILED, env: { KEEL_CONFIG: configVariant(RULES) } });
     try {
       await apply(node, [{ key: "trap/w", version: "1000.0.edge-a", value: "old" }]);
       const statuses: number[] = [];

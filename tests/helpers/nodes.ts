@@ -46,6 +46,8 @@ export async function freePort(): Promise<number> {
 
 export interface StartOptions {
   dataDir?: string;
+  /** Listen on this loopback port (default: a free one). */
+  port?: number;
   env?: Record<string, string>;
   /** wasmtime only: run dist/composed.wasm instead of the precompiled .cwasm. */
   plainWasm?: boolean;
@@ -61,7 +63,7 @@ export interface StartOptions {
 
 export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
   const dataDir = opts.dataDir ?? tempDataDir(kind);
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const addr = `127.0.0.1:${port}`;
   const t0 = performance.now();
   let proc: ChildProcess;

@@ -11,6 +11,8 @@ export interface FaultProxy {
   /** Faults applied to the next connections, in order; then `pass`. */
   plan(faults: Fault[]): void;
   seen: Fault[];
+  /** Partition: while cut, every connection (open or new) is dropped. */
+  cut(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -18,7 +20,12 @@ export async function startProxy(target: { host: string; port: number }): Promis
   let queue: Fault[] = [];
   const seen: Fault[] = [];
   const sockets = new Set<net.Socket>();
+  let isCut = false;
   const server = net.createServer((client) => {
+    if (isCut) {
+      client.destroy();
+      return;
+    }
     sockets.add(client);
     client.on("close", () => sockets.delete(client));
     client.on("error", () => {});
@@ -66,6 +73,10 @@ export async function startProxy(target: { host: string; port: number }): Promis
       queue = [...faults];
     },
     seen,
+    cut: (on) => {
+      isCut = on;
+      if (on) for (const s of sockets) s.destroy();
+    },
     close: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();

@@ -1,7 +1,8 @@
 // Convergence, proven with property tests: several replicas receive the same set of versions
 // of a key, each in its own random order and with duplicates; all must end in the same state.
 // Replicas are the real storage logic (kv.ts) on real directories, resolving through the real
-// conflict logic — for every built-in strategy and for both example merge plug-ins.
+// conflict logic — for every built-in strategy and for the example merge plug-ins (the C counter
+// as its built component: examples/merge-counter-c).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +13,7 @@ import { NodeDir } from "@keel/wasi-dir/testing";
 import { conflictSettings, formatHlc, resolve, strategyFor, type Strategy, type Version } from "@keel/model";
 import { mergeCounts, parseCounts, total } from "../../examples/merge-counter/src/counter.ts";
 import { mergeDocs, parseDoc, formatStamp } from "../../examples/merge-json/src/jsonmerge.ts";
+import { loadMergePlugin, skipUnbuilt } from "../helpers/merge-plugin.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -23,6 +25,17 @@ const jsonPlugin: Plugin = (_k, l, r) => ({
   ...l,
   value: enc(JSON.stringify(mergeDocs(l.value ? parseDoc(dec(l.value)) : null, formatStamp(l.stamp), r.value ? parseDoc(dec(r.value)) : null, formatStamp(r.stamp)))),
 });
+
+/** A built plug-in component's merge as a Plugin (its error thrown, as the conflict logic expects). */
+function componentPlugin(name: string): Plugin | null {
+  const call = loadMergePlugin(name);
+  if (!call) return null;
+  return (k, l, r) => {
+    const out = call(k, l, r);
+    if ("error" in out) throw { tag: "unmergeable", val: out.error };
+    return { ...l, value: out.value };
+  };
+}
 
 function replica(strategy: Strategy, plugin: Plugin | null): Kv {
   const settings = conflictSettings({ conflict: { default: strategy, fallback: "last-write-wins" } });
@@ -87,6 +100,14 @@ describe("every replica converges, whatever the order and duplicates", () => {
   it("custom: the counter plug-in", () => {
     const counts = fc.dictionary(fc.constantFrom(...NODES), fc.nat({ max: 50 }), { maxKeys: 3 }).map((c) => JSON.stringify(c));
     converges("custom", counterPlugin, counts);
+  });
+
+  it("custom: the counter plug-in in C (the built component, examples/merge-counter-c)", (ctx) => {
+    const plugin = componentPlugin("merge-counter-c");
+    if (!plugin) return skipUnbuilt(ctx, "merge-counter-c");
+    const counts = fc.dictionary(fc.constantFrom(...NODES), fc.nat({ max: 50 }), { maxKeys: 3 }).map((c) => JSON.stringify(c));
+    converges("custom", plugin, counts);
+    converges("custom", plugin, fc.oneof(counts, fc.constant(null))); // deletes count nothing
   });
 
   it("custom: the JSON per-field plug-in (documents and deletes)", () => {

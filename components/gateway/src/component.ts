@@ -1,15 +1,18 @@
-// Wiring only: the full gateway (dist/composed.wasm) — core services plus sync, whose runs
-// use the wasi:http client. Built with QuickJS (compose/components.toml: wasi_alias).
+// Wiring only: the full gateway (dist/composed.wasm) — core services plus sync and the mesh,
+// whose runs and rounds use the wasi:http client. Built with QuickJS (compose/components.toml:
+// wasi_alias).
 import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import * as syncOutbox from "keel:sync/outbox@0.1.0";
 import * as syncCloud from "keel:sync/cloud@0.1.0";
+import * as membership from "keel:mesh/membership@0.1.0";
 import { coreServices } from "./core-services.ts";
 import { encode, encodeAll } from "keel:text/utf8@0.1.0";
 import { useEncoder } from "./text.ts";
 import { gatewayExports } from "./exports.ts";
 import { runSync, type Io } from "./sync-runner.ts";
 import { request } from "./wasi-http-client.ts";
-import type { SyncService } from "./router.ts";
+import { runMeshRound } from "./mesh-runner.ts";
+import type { MeshService, SyncService } from "./router.ts";
 
 const sync: SyncService = {
   plan: () => syncOutbox.plan(),
@@ -33,6 +36,18 @@ const sync: SyncService = {
   pull: (edge, cursor, topics, max) => syncCloud.pull(edge, cursor, topics, max),
 };
 
+const mesh: MeshService = {
+  status: (nowMs) => membership.status(nowMs),
+  join: (id, url, nowMs) => membership.join(id, url, "joined", nowMs),
+  leave: (id) => membership.leave(id),
+  gossip: (from, message, nowMs) => membership.gossip(from, message, nowMs),
+  due: (nowMs) => membership.due(nowMs),
+  beginRound: (nowMs) => membership.beginRound(nowMs) ?? null,
+  deliver: (peer, reply, nowMs) => membership.deliver(peer, reply, nowMs),
+  unreachable: (peer, reason, nowMs) => membership.unreachable(peer, reason, nowMs),
+  endRound: (nowMs) => membership.endRound(nowMs),
+};
+
 const io: Io = {
   request,
   sleep: (ms) => {
@@ -42,18 +57,24 @@ const io: Io = {
   random: () => Math.random(),
 };
 
-const services = { ...coreServices(), sync, io };
+const services = { ...coreServices(), sync, mesh, io };
 
-// wasmtime serve has no timers: a sync that is due runs after the response that noticed it
-// has been sent (the client is not kept waiting).
-function syncIfDue(): void {
+// wasmtime serve has no timers: a sync or mesh round that is due runs after the response that
+// noticed it has been sent (the client is not kept waiting). Peers' gossip requests are
+// responses too, so a mesh keeps itself going once one node gossips.
+function afterResponse(): void {
   try {
     if (syncOutbox.due(Date.now())) runSync(sync, io, 4, 0);
   } catch {
     // recorded in sync status by the run itself
   }
+  try {
+    if (membership.due(Date.now())) runMeshRound(mesh, io);
+  } catch {
+    // failures are the mesh's peer states and counters
+  }
 }
 
 useEncoder({ encode, encodeAll });
 
-export const { incomingHandler, http } = gatewayExports(services, syncIfDue);
+export const { incomingHandler, http } = gatewayExports(services, afterResponse);

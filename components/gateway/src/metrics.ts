@@ -1,6 +1,6 @@
 // /_keel/metrics: Prometheus text exposition (0.0.4), HELP and TYPE on every family: storage
 // usage, the durable counters (storage events, the gateway's request counts and latency
-// histogram, rate-limit decisions, the token cache) and sync lag. The Node host appends what
+// histogram, rate-limit decisions, the token cache), sync lag and the mesh. The Node host appends what
 // only it knows (host/src/host-metrics.ts). NOTE: kept terse — every byte of JS here is ~10
 // bytes of the QuickJS snapshot in composed.wasm; README § Metrics says what each family means.
 import type { Counter, Services } from "./services.ts";
@@ -59,5 +59,29 @@ export function metricsText(svc: Services): string {
     gauge("keel_sync_paused", "1 while sync is paused.", sync.paused ? 1 : 0);
     gauge("keel_sync_last_success_ms", "Epoch ms of the last successful sync (0: never).", sync.last_sync_ms ?? 0);
   }
+  if (svc.mesh) meshMetrics(svc, out);
   return out.join("\n") + "\n";
+}
+
+/** Mesh state: peers by state, rounds, bytes, repairs, and per-peer lag. */
+function meshMetrics(svc: Services, out: string[]): void {
+  let m;
+  try {
+    m = svc.mesh!.status(svc.nowMs());
+  } catch {
+    return; // a metrics scrape never fails over the mesh
+  }
+  if (!m.enabled) return;
+  const family = (name: string, type: "gauge" | "counter", help: string, samples: [string, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
+  };
+  const states = ["alive", "suspect", "dead"] as const;
+  family("keel_mesh_peers", "gauge", "Known mesh peers by failure-detector state.", states.map((s) => [`{state="${s}"}`, m.peers.filter((p) => p.state === s).length]));
+  family("keel_mesh_rounds_total", "counter", "Gossip rounds this node started.", [["", m.rounds]]);
+  family("keel_mesh_served_total", "counter", "Gossip exchanges other nodes started here.", [["", m.served]]);
+  family("keel_mesh_failed_exchanges_total", "counter", "Exchanges with a peer that failed.", [["", m.failed]]);
+  family("keel_mesh_bytes_total", "counter", "Gossip message bytes.", [['{direction="sent"}', m.bytesSent], ['{direction="received"}', m.bytesReceived]]);
+  family("keel_mesh_repaired_total", "counter", "Key versions and topic records taken from peers.", [["", m.repaired]]);
+  family("keel_mesh_lag", "gauge", "Changes this node has that a peer has not confirmed, per scope.", m.lags.map((l) => [`{peer="${l.peer}",scope="${l.scope}"}`, l.behind]));
 }

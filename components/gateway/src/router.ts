@@ -11,16 +11,17 @@ import { adminRoutes } from "./routes/admin.ts";
 import { kvRoutes } from "./routes/kv.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { syncRoutes } from "./routes/sync.ts";
+import { meshRoutes } from "./routes/mesh.ts";
 
 export type { Request, Response } from "./http-types.ts";
-export type { Services, SyncService, RouteClass } from "./services.ts";
+export type { Services, SyncService, MeshService, RouteClass } from "./services.ts";
 export { KEEL_VERSION, MAX_BODY_BYTES } from "./limits.ts";
 
 /** Durable counter of responses the client went away from before they were fully written. */
 export const CLIENT_ABORTS = "keel_http_client_aborts_total";
 
 /** Every route; exact paths are listed before the patterns that could also match them. */
-export const ROUTES: Route[] = [...adminRoutes, ...topicRoutes, ...kvRoutes, ...syncRoutes];
+export const ROUTES: Route[] = [...adminRoutes, ...topicRoutes, ...kvRoutes, ...syncRoutes, ...meshRoutes];
 
 /** What routing found out, for metrics and traces: the route class (none when no route took it). */
 export interface RouteInfo {

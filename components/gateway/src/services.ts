@@ -1,6 +1,8 @@
 // What the router calls: the gateway's imports as plain TypeScript (u64s as numbers), so the
 // router runs the same in the composed component, under the Node host and in tests.
 import type { Io, SyncApi } from "./sync-runner.ts";
+import type { MeshRoundApi } from "./mesh-runner.ts";
+import type { MeshStatus } from "keel:mesh/membership@0.1.0";
 import type { RouteClass } from "@keel/model";
 import type { LogSettings } from "@keel/config/log";
 
@@ -22,6 +24,15 @@ export type SyncService = SyncApi & {
   resume(): void;
   push(edge: string, body: Uint8Array): { versions: number; records: number; duplicates: number };
   pull(edge: string, cursor: number, topics: { topic: string; next: number }[], max: number): Uint8Array;
+};
+
+/** keel:mesh/membership as the routes and the round runner use it. */
+export type MeshService = MeshRoundApi & {
+  status(nowMs: number): MeshStatus;
+  join(id: string, url: string, nowMs: number): void;
+  leave(id: string): void;
+  gossip(from: string, message: Uint8Array, nowMs: number): Uint8Array;
+  due(nowMs: number): boolean;
 };
 
 export interface Services {
@@ -53,7 +64,9 @@ export interface Services {
   };
   /** Absent in builds without sync (edge-lite): its routes answer 501. */
   sync?: SyncService;
-  /** The HTTP client and clock a sync run uses (absent with sync). */
+  /** Absent in builds without the mesh (edge-lite): its routes answer 501. */
+  mesh?: MeshService;
+  /** The HTTP client and clock sync runs and mesh rounds use (absent with them). */
   io?: Io;
   nowMs(): number;
   /** A monotonic clock in nanoseconds, for request latency. */

@@ -26,7 +26,8 @@ export interface HttpResponse {
 }
 
 export interface Io {
-  request(method: "GET" | "POST", url: string, headers: [string, string][], body: Uint8Array | null): HttpResponse;
+  /** `timeoutMs` bounds connecting and the wait for the answer's first byte (none: the host's default). */
+  request(method: "GET" | "POST", url: string, headers: [string, string][], body: Uint8Array | null, timeoutMs?: number): HttpResponse;
   sleep(ms: number): void;
   nowMs(): number;
   random(): number;

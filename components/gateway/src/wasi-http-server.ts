@@ -20,7 +20,11 @@ type ReadResult = { request: Request } | { refuse: Response };
 export function readRequest(incoming: IncomingRequest, maxBodyBytes: number): ReadResult {
   const m = incoming.method();
   const method = m.tag === "other" ? String(m.val).toUpperCase() : METHODS[m.tag] ?? String(m.tag).toUpperCase();
-  const headers = headerMap(incoming.headers().entries().map(([name, value]) => [name, decodeText(value)] as [string, string]));
+  // The headers are a child of the request: dropped now, not whenever the garbage collector
+  // gets to them — a request collected before its headers traps ("resource has children").
+  const fields = incoming.headers();
+  const headers = headerMap(fields.entries().map(([name, value]) => [name, decodeText(value)] as [string, string]));
+  dispose(fields);
   const request: Request = { method, pathWithQuery: incoming.pathWithQuery() ?? "/", headers, body: new Uint8Array(0) };
   const cl = headers.get("content-length");
   if (cl !== undefined && !/^\d{1,15}$/.test(cl.trim())) return { refuse: errorResponse(400, "bad_request", "content-length is not a whole number") };

@@ -4,7 +4,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { withLock, type Dir } from "@keel/wasi-dir";
 import { encodeUtf8, decodeUtf8, toHex } from "@keel/bytes";
 import { gcra, type Rule } from "./gcra.ts";
-import type { RateLimitSection } from "@keel/config";
+import type { MeshSection, RateLimitSection } from "@keel/config";
 
 export interface Identity {
   clientIp: string;
@@ -43,15 +43,34 @@ function parseState(raw: Uint8Array | null): [number | null, number, number] {
 
 const UNLIMITED: Verdict = { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0 };
 
-/** [rate_limit] as the host validated it (@keel/config): every rule has a rate and a key. */
-export function limitSettings(config: { rate_limit?: RateLimitSection }): LimitSettings {
+/**
+ * [rate_limit] as the host validated it (@keel/config): every rule has a rate and a key.
+ *
+ * In a mesh with `shared_rate_limits` (the default), each of the N nodes (this one and its
+ * static peers) enforces 1/N of every rule's rate and burst. A client spreading requests over
+ * the nodes is then admitted at most burst + rate × t in all — the same bound as one node —
+ * with no coordination on the request path; one that stays on a single node gets a 1/N share.
+ * The node-to-node classes (sync, mesh) are not split.
+ * (A share is never below one request at once, which is where the bound can be passed: with
+ * burst < N.)
+ */
+export function limitSettings(config: { rate_limit?: RateLimitSection; mesh?: Partial<MeshSection> }): LimitSettings {
   const r = config.rate_limit;
+  const share = meshShare(config.mesh);
   const rules: LimitSettings["rules"] = {};
   for (const [cls, t] of Object.entries(r?.rules ?? {})) {
     // A rule without a burst admits `rate` requests at once (at least one).
-    if (t) rules[cls] = { rate: t.rate, burst: t.burst ?? Math.max(1, Math.floor(t.rate)), key: t.key };
+    // Node-to-node classes (sync, mesh) are not a client's allowance: each node keeps its own.
+    const n = cls === "sync" || cls === "mesh" ? 1 : share;
+    if (t) rules[cls] = { rate: t.rate / n, burst: Math.max(1, (t.burst ?? Math.max(1, Math.floor(t.rate))) / n), key: t.key };
   }
   return { enabled: r?.enabled === true, trustForwardedFor: r?.trust_forwarded_for === true, rules };
+}
+
+/** How many nodes share each allowance: 1, or the mesh's static size when limits are shared. */
+export function meshShare(mesh: Partial<MeshSection> | undefined): number {
+  if (mesh?.enabled !== true || mesh.shared_rate_limits === false) return 1;
+  return 1 + (Array.isArray(mesh.peers) ? mesh.peers.length : 0);
 }
 
 /** The bucket a request draws from: the rule's key, falling back to the client address. */
@@ -137,6 +156,6 @@ export class Limiter {
       this.dir.writeAt(path, 0, stateLine(decision.tat, counts[0], counts[1]), false);
       return decision;
     });
-    return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, resetSeconds: d.resetSeconds, retryAfterSeconds: d.retryAfterSeconds };
+    return { allowed: d.allowed, limit: Math.floor(d.limit), remaining: d.remaining, resetSeconds: d.resetSeconds, retryAfterSeconds: d.retryAfterSeconds };
   }
 }

@@ -80,4 +80,27 @@ describe("Limiter on a real directory", () => {
       write: { rate: 0.5, burst: 1, key: "subject" },
     });
   });
+
+  it("splits every allowance between the mesh's nodes when limits are shared", () => {
+    const rate_limit = { enabled: true, trust_forwarded_for: false, rules: { read: { rate: 30, burst: 60, key: "ip" as const }, admin: { rate: 1, burst: 2, key: "subject" as const } } };
+    const peers = [{ id: "b", url: "http://b:1" }, { id: "c", url: "http://c:1" }];
+    expect(limitSettings({ rate_limit, mesh: { enabled: true, peers } }).rules.read).toEqual({ rate: 10, burst: 20, key: "ip" });
+    // Never below one request at once.
+    expect(limitSettings({ rate_limit, mesh: { enabled: true, peers } }).rules.admin).toEqual({ rate: 1 / 3, burst: 1, key: "subject" });
+    expect(limitSettings({ rate_limit, mesh: { enabled: true, peers, shared_rate_limits: false } }).rules.read.rate).toBe(30);
+    const mesh = { rate: 50, burst: 100, key: "subject" as const };
+    expect(limitSettings({ rate_limit: { ...rate_limit, rules: { mesh } }, mesh: { enabled: true, peers } }).rules.mesh).toEqual(mesh);
+    expect(limitSettings({ rate_limit, mesh: { enabled: false, peers } }).rules.read.rate).toBe(30);
+  });
+
+  it("admits at most burst + rate × t over three nodes that each enforce a third", () => {
+    const settings = limitSettings({ rate_limit: { enabled: true, trust_forwarded_for: false, rules: { read: { rate: 30, burst: 30, key: "ip" } } }, mesh: { enabled: true, peers: [{ id: "b", url: "http://b:1" }, { id: "c", url: "http://c:1" }] } });
+    const nodes = [0, 1, 2].map(() => new Limiter(new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-share-"))), settings));
+    let admitted = 0;
+    for (let ms = 0; ms <= 2000; ms += 5) {
+      for (const n of nodes) if (n.check("read", { clientIp: "10.0.0.1" }, 1_000_000 + ms).allowed) admitted++;
+    }
+    expect(admitted).toBeLessThanOrEqual(30 + 30 * 2);
+    expect(admitted).toBeGreaterThanOrEqual(30 + 30 * 2 - 3);
+  });
 });

@@ -69,6 +69,8 @@ export const log: typeof Log = {
 
 export const replication: typeof Replication = {
   keyChanges: (from, max, collapse) => open().replication.keyChanges(from, max, collapse),
+  meshChanges: (from, max) => open().replication.meshChanges(from, max),
+  meshEnd: () => open().replication.meshEnd(),
   lastRecord: (topic) => open().replication.lastRecord(topic),
   cursor: (name) => {
     const at = open().replication.cursor(name);

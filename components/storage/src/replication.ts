@@ -16,6 +16,8 @@ const CURSORS = "replication/cursors";
 export const KEY_FEED = "@outbox";
 /** The topic of `system/` that holds the key change feed. */
 export const FEED_TOPIC = "outbox";
+/** The topic of `system/` that holds the mesh feed: every change to a key the mesh replicates. */
+export const MESH_TOPIC = "mesh";
 
 /** A cursor is a topic's name, or `@<name>` for the key feed and the replicator's own positions. */
 export function checkCursorName(name: string): void {
@@ -80,7 +82,21 @@ export class Replication {
    * deleted or evicted since is skipped); with `collapse`, each key once however often it changed.
    */
   keyChanges(from: number, max: number, collapse: boolean): KeyChanges {
-    const entries = this.feed.read(FEED_TOPIC, from, max);
+    return this.changes(FEED_TOPIC, from, max, collapse);
+  }
+
+  /** Up to `max` entries of the mesh feed from `from`, each key once, as it is now. */
+  meshChanges(from: number, max: number): KeyChanges {
+    return this.changes(MESH_TOPIC, from, max, true);
+  }
+
+  /** The offset the next mesh feed entry gets. */
+  meshEnd(): number {
+    return this.feed.nextOffset(MESH_TOPIC);
+  }
+
+  private changes(topic: string, from: number, max: number, collapse: boolean): KeyChanges {
+    const entries = this.feed.read(topic, from, max);
     const all = entries.map((e) => (JSON.parse(decodeUtf8(e.payload)) as { k: string }).k);
     const keys: KeyState[] = [];
     for (const key of collapse ? [...new Set(all)] : all) {

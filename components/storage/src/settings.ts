@@ -16,6 +16,8 @@ export interface StorageSettings {
   syncedTopics: string[];
   /** Key prefixes whose local writes go to the outbox, by the same rule. */
   syncedPrefixes: string[];
+  /** Key prefixes the mesh replicates (`[mesh] replicated_prefixes` when the mesh is on): every change to them goes to the mesh feed. */
+  meshPrefixes: string[];
   /** Queue depth (records) at which synced writes are refused with 503 (backpressure); 0 = none. */
   maxQueue: number;
   retention: { maxAgeSeconds: number; maxBytesPerTopic: number };
@@ -33,6 +35,7 @@ export const DEFAULT_SETTINGS: StorageSettings = {
   eviction: "oldest",
   priorities: {},
   syncedTopics: [],
+  meshPrefixes: [],
   syncedPrefixes: [],
   maxQueue: 0,
   retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 },
@@ -70,7 +73,13 @@ export function settingsFrom(config: unknown): StorageSettings {
     origin: c.node?.role === "cloud" ? "cloud" : "edge",
     tombstoneTtlSeconds: num(s.tombstone_ttl_seconds, DEFAULT_SETTINGS.tombstoneTtlSeconds),
     syncedPrefixes,
+    meshPrefixes: meshPrefixes(c.mesh),
     maxQueue: sync.enabled === true ? num(sync.max_queue, 100_000) : 0,
   };
 }
 
+
+function meshPrefixes(mesh: Record<string, unknown> | undefined): string[] {
+  if (mesh?.enabled !== true || !Array.isArray(mesh.replicated_prefixes)) return [];
+  return mesh.replicated_prefixes.filter((p): p is string => typeof p === "string");
+}

@@ -9,7 +9,7 @@ import { Counters } from "./counters.ts";
 import { RequestLog } from "./request-log.ts";
 import type { StorageSettings } from "./settings.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
-import { FEED_TOPIC, KEY_FEED, Replication, queueLags, readCursor, type QueueLag } from "./replication.ts";
+import { FEED_TOPIC, KEY_FEED, MESH_TOPIC, Replication, queueLags, readCursor, type QueueLag } from "./replication.ts";
 
 export interface Usage {
   usedBytes: number;
@@ -69,8 +69,11 @@ export class Store {
       node: settings.node, origin: settings.origin, resolver: conflicts?.resolver, fallback: conflicts?.fallback,
       // NOTE: an edge queues its own writes; the cloud also queues versions applied from edges,
       // so other edges pull them. Versions an edge pulls are never queued back.
+      // The mesh feed takes every change to a meshed key, local or applied from elsewhere: a
+      // node passes on what it learnt, so a change reaches nodes its writer cannot reach.
       beforeChange: (key, version, local) => {
         if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append(FEED_TOPIC, [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
+        if (this.meshed(key)) this.outbox.append(MESH_TOPIC, [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
       },
     });
     this.log = new TopicLog(dir, settings, now);
@@ -93,6 +96,11 @@ export class Store {
       }
     }
     return outcome;
+  }
+
+  /** Is `key` under a prefix the mesh replicates? */
+  meshed(key: string): boolean {
+    return this.settings.meshPrefixes.some((p) => key.startsWith(p));
   }
 
   /** Is `key` under a prefix this node sends? */

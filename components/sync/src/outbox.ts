@@ -2,7 +2,7 @@
 // acknowledged cursors, and the key change feed (`@outbox`, each change to a key under a synced
 // prefix, recorded by storage before the change). A batch carries everything after the cursors,
 // keys collapsed to their current version (delta: a key written ten times since the last sync is
-// sent once), in the wire format of wire.ts. The cursors move only when the cloud has answered
+// sent once), in the wire format of @keel/wire. The cursors move only when the cloud has answered
 // 200, so a lost or retried batch is resent, and the cloud drops what it already has (per-edge
 // topic offsets; key versions are idempotent).
 import type { Dir } from "@keel/wasi-dir";
@@ -10,11 +10,12 @@ import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { isNodeId } from "@keel/model";
 import type { SyncConfig } from "./config.ts";
 import {
-  SyncError, checkKvItem, checkTopicItem, decodeBody, encodeBody, envelope, envelopeOffset, kvItems, topicItem,
+  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelope, envelopeOffset, kvItems, topicItem,
   type BatchDoc, type KeyState, type KvItem, type LogRecord, type PullDoc, type RemoteVersion, type TopicItem,
-} from "./wire.ts";
+} from "@keel/wire";
+import { WireError as SyncError } from "@keel/wire";
 
-export { SyncError } from "./wire.ts";
+export { WireError as SyncError } from "@keel/wire";
 
 /** The key change feed's cursor in storage. */
 /** A position in one of this node's change feeds (the batch's cursors; keel:sync feed-cursor). */

@@ -7,8 +7,6 @@ export { NODE_ID_PATTERN as NODE_ID, TOPIC_PATTERN as TOPIC } from "@keel/model"
 export const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 /** A size-budget name: a component or a composition file (`composed.wasm`). */
 export const ARTIFACT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** A mesh peer: host:port, [v6]:port. */
-export const PEER = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}$/;
 /** An http(s) base URL. */
 export const HTTP_URL = /^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/;
 

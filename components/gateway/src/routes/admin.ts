@@ -99,10 +99,4 @@ export const adminRoutes: Route[] = [
     },
   },
   { path: "/_keel/kv/apply", methods: { POST: { cls: "sync", run: apply } } },
-  // Mesh: closed before anything else — node credentials only — then not in this build yet.
-  {
-    path: /^\/_keel\/mesh\//,
-    methods: {},
-    any: { cls: "mesh", run: ({ req }) => errorResponse(501, "not_implemented", `${req.pathWithQuery.split("?")[0]} is not available in this build yet`) },
-  },
 ];

@@ -1,4 +1,5 @@
-// Sync's wire format: a batch is JSON `{v: 1, node, kv, topics}` (a pull answer `{v: 1, kv, next,
+// How versions and records travel between nodes, for sync (edge ⇄ cloud) and the mesh (edge ⇄
+// edge). Sync's batch is JSON `{v: 1, node, kv, topics}` (a pull answer `{v: 1, kv, next,
 // topics}`), gzip-compressed with fflate when the plan says so. Key versions travel as
 // {k, v: stamp, o: origin, b: base64 value or null, r: superseded versions}; topic records as
 // [offset, timestamp ms, base64 payload]. Stored on the receiving side, a topic record is an
@@ -8,7 +9,8 @@ import { gzipSync, gunzipSync } from "fflate";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
 import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
-export class SyncError extends Error {}
+/** A document or item that is not what the wire format allows (the receiver answers 400). */
+export class WireError extends Error {}
 
 /** Largest batch a node accepts, after decompression (a gzip bomb is refused before inflating). */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
@@ -30,7 +32,8 @@ export interface KeyState {
 
 export interface LogRecord { offset: number; timestampMs: number; payload: Uint8Array }
 
-export function encodeBody(doc: BatchDoc | PullDoc, compress: boolean): { body: Uint8Array; raw: number } {
+/** Any wire document as JSON, gzip-compressed when asked. */
+export function encodeBody(doc: unknown, compress: boolean): { body: Uint8Array; raw: number } {
   const json = encodeUtf8(JSON.stringify(doc));
   return { body: compress ? gzipSync(json, { level: 6 }) : json, raw: json.length };
 }
@@ -40,18 +43,18 @@ export function decodeBody(body: Uint8Array): unknown {
   let json = body;
   if (body.length >= 18 && body[0] === 0x1f && body[1] === 0x8b) {
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    if (v.getUint32(body.length - 4, true) > MAX_BATCH_BYTES) throw new SyncError(`batch inflates past ${MAX_BATCH_BYTES} bytes`);
+    if (v.getUint32(body.length - 4, true) > MAX_BATCH_BYTES) throw new WireError(`batch inflates past ${MAX_BATCH_BYTES} bytes`);
     try {
       json = gunzipSync(body);
     } catch {
-      throw new SyncError("batch is not valid gzip");
+      throw new WireError("batch is not valid gzip");
     }
   }
-  if (json.length > MAX_BATCH_BYTES) throw new SyncError(`batch is over ${MAX_BATCH_BYTES} bytes`);
+  if (json.length > MAX_BATCH_BYTES) throw new WireError(`batch is over ${MAX_BATCH_BYTES} bytes`);
   try {
     return JSON.parse(decodeUtf8(json));
   } catch {
-    throw new SyncError("batch is not valid JSON");
+    throw new WireError("batch is not valid JSON");
   }
 }
 
@@ -65,16 +68,16 @@ export function topicItem(topic: string, records: LogRecord[]): TopicItem {
 }
 
 export function checkKvItem(x: KvItem): { key: string; remote: RemoteVersion } {
-  if (typeof x?.k !== "string" || typeof x.v !== "string" || !parseHlc(x.v) || (x.o !== "edge" && x.o !== "cloud")) throw new SyncError("bad key version in batch");
+  if (typeof x?.k !== "string" || typeof x.v !== "string" || !parseHlc(x.v) || (x.o !== "edge" && x.o !== "cloud")) throw new WireError("bad key version in batch");
   try {
     checkKey(x.k);
   } catch (e) {
-    throw new SyncError(`bad key in batch: ${witErrorText(e) ?? "invalid"}`);
+    throw new WireError(`bad key in batch: ${witErrorText(e) ?? "invalid"}`);
   }
   let value: Uint8Array | null = null;
   if (x.b !== null) {
     const b = typeof x.b === "string" ? fromBase64(x.b) : null;
-    if (!b) throw new SyncError(`bad value for key ${JSON.stringify(x.k.slice(0, 40))}`);
+    if (!b) throw new WireError(`bad value for key ${JSON.stringify(x.k.slice(0, 40))}`);
     value = b;
   }
   const replaces = Array.isArray(x.r) ? x.r.filter((r): r is string => typeof r === "string") : [];
@@ -83,9 +86,9 @@ export function checkKvItem(x: KvItem): { key: string; remote: RemoteVersion } {
 
 /** A topic item from `sender`, checked; its records go to `<topic>--<sender>`. */
 export function checkTopicItem(t: TopicItem, sender: string): { target: string; records: [number, number, string][] } {
-  if (typeof t?.t !== "string" || !isReplicableTopic(t.t) || !Array.isArray(t.r)) throw new SyncError("bad topic in batch");
+  if (typeof t?.t !== "string" || !isReplicableTopic(t.t) || !Array.isArray(t.r)) throw new WireError("bad topic in batch");
   for (const r of t.r) {
-    if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || typeof r[1] !== "number" || typeof r[2] !== "string" || !fromBase64(r[2])) throw new SyncError(`bad record in topic ${t.t}`);
+    if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || typeof r[1] !== "number" || typeof r[2] !== "string" || !fromBase64(r[2])) throw new WireError(`bad record in topic ${t.t}`);
   }
   return { target: scopedTopic(t.t, sender), records: t.r };
 }
