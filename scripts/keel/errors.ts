@@ -12,7 +12,7 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** The node refused the credential: no token, a bad or expired one, or a missing scope (401, 403). */
   AUTH: 4,
-  /** The node does not offer this yet (501: the mesh today, sync on edge-lite). */
+  /** The node's build does not offer this (501: sync and the mesh on edge-lite). */
   UNAVAILABLE: 5,
 } as const;
 

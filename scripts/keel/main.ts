@@ -105,7 +105,7 @@ Exit codes: 0 ok · 1 the node answered with an error or a command failed · 2 b
     });
   }
 
-  const mesh = p.command("mesh").description("peer-to-peer mesh of this node (answers 501 until the mesh is built in)");
+  const mesh = p.command("mesh").description("peer-to-peer mesh of this node (components/mesh/README.md)");
   mesh.command("status").description("this node's mesh state").action(async (_o, cmd: Command) => {
     const { answer } = await remote(cmd, "GET", "/_keel/mesh/status", "reading mesh status");
     out(globals(cmd), answer.body, () => render.generic(answer.body));

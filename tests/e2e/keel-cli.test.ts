@@ -1,7 +1,7 @@
 // The `keel` operator command against real nodes (wasmtime serve and the Node host, and
 // edge-lite): every remote command in human and --json form, the token it mints, the data-dir
 // commands, and the one-line errors with their exit codes (unreachable, refused token, bad
-// arguments, 501 for the mesh until it exists).
+// arguments, a mesh change on a node without the mesh).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -81,15 +81,18 @@ describe.each<HostKind>(["wasmtime", "node"])("keel against the %s host", (kind)
     expect((await keel(["metrics", "--raw"], env)).stdout).toMatch(/^# HELP /);
   });
 
-  it("mesh commands call the mesh routes and say clearly that the node has no mesh yet", async () => {
-    for (const args of [["mesh", "status"], ["mesh", "peers"], ["mesh", "join", "edge-2", "127.0.0.1:9"], ["mesh", "leave", "edge-2"]]) {
+  it("mesh commands call the mesh routes; on a node without [mesh] enabled a change is refused in one clear line", async () => {
+    const st = await keel(["mesh", "status"], env);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/enabled\s+│\s+false/);
+    expect((await keel(["mesh", "peers"], env)).code).toBe(0);
+    expect(JSON.parse((await keel(["mesh", "status", "--json"], env)).stdout)).toMatchObject({ enabled: false, peers: [] });
+    for (const args of [["mesh", "join", "edge-2", "http://127.0.0.1:9"], ["mesh", "leave", "edge-2"]]) {
       const r = await keel(args, env);
-      expect(r.code, args.join(" ")).toBe(5);
+      expect(r.code, args.join(" ")).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toMatch(/^keel: (GET|POST) \/_keel\/mesh\/\w+: not available on this node yet \(501: .*\)\n$/);
+      expect(r.stderr).toMatch(/^keel: POST \/_keel\/mesh\/\w+: 409 the mesh is not enabled on this node.*\n$/);
     }
-    const j = await keel(["mesh", "status", "--json"], env);
-    expect(JSON.parse(j.stderr)).toMatchObject({ error: "not_implemented", exit: 5, status: 501 });
   });
 
   it("token: what it mints the node accepts; a node credential carries the node id", async () => {

@@ -332,15 +332,16 @@ describe("mesh routes on a node without the mesh", () => {
 });
 
 describe("rate limits shared across the mesh", () => {
-  const RATE = 20;
-  const BURST = 20;
+  // A low rate, so the client asks for far more than any allowance however fast this machine is.
+  const RATE = 3;
+  const BURST = 15;
   const limits = { enabled: true, rules: { read: { rate: RATE, burst: BURST, key: "ip" }, write: { rate: 100, burst: 100, key: "ip" }, admin: { rate: 100, burst: 100, key: "subject" }, mesh: { rate: 1000, burst: 1000, key: "subject" } } };
 
-  /** GETs spread round-robin over every node for `ms`; admitted count and elapsed seconds. */
-  async function spread(mesh: Mesh, ms: number): Promise<{ admitted: number; seconds: number }> {
+  /** 120 GETs spread round-robin over the three nodes, as fast as they answer. */
+  async function spread(mesh: Mesh): Promise<{ admitted: number; seconds: number }> {
     let admitted = 0;
     const t0 = Date.now();
-    for (let n = 0; Date.now() - t0 < ms; n++) {
+    for (let n = 0; n < 120; n++) {
       const r = await fetch(`${mesh.url(n % 3)}/v1/kv/shared%2Fnothing`);
       await r.arrayBuffer();
       if (r.status !== 429) admitted++;
@@ -351,12 +352,12 @@ describe("rate limits shared across the mesh", () => {
   it("a client spreading requests over three nodes gets one node's allowance: admitted ≤ (burst + rate·t)(1 + ε), ε ≤ 10%", async () => {
     const mesh = await Mesh.create(["wasmtime", "node", "wasmtime"], { rate_limit: limits });
     try {
-      const { admitted, seconds } = await spread(mesh, 3000);
+      const { admitted, seconds } = await spread(mesh);
       const bound = BURST + RATE * seconds;
       const eps = admitted / bound - 1;
-      console.log(`[mesh] shared limits: admitted ${admitted} in ${seconds.toFixed(2)} s over 3 nodes; bound ${bound.toFixed(1)}; ε = ${(eps * 100).toFixed(1)}%`);
+      console.log(`[mesh] shared limits: admitted ${admitted} of 120 in ${seconds.toFixed(2)} s over 3 nodes; bound ${bound.toFixed(1)}; ε = ${(eps * 100).toFixed(1)}%`);
       expect(eps).toBeLessThanOrEqual(0.1);
-      expect(admitted).toBeGreaterThan(bound * 0.5); // the allowance is still there to use
+      expect(admitted).toBeGreaterThanOrEqual(BURST); // the burst is still there to use
     } finally {
       await mesh.stop();
     }
@@ -365,9 +366,9 @@ describe("rate limits shared across the mesh", () => {
   it("without sharing, the same client gets about three times the allowance (what sharing prevents)", async () => {
     const mesh = await Mesh.create(["wasmtime", "node", "wasmtime"], { rate_limit: limits, mesh: { shared_rate_limits: false } });
     try {
-      const { admitted, seconds } = await spread(mesh, 3000);
+      const { admitted, seconds } = await spread(mesh);
       const bound = BURST + RATE * seconds;
-      console.log(`[mesh] unshared limits: admitted ${admitted} in ${seconds.toFixed(2)} s over 3 nodes; one node's bound ${bound.toFixed(1)}`);
+      console.log(`[mesh] unshared limits: admitted ${admitted} of 120 in ${seconds.toFixed(2)} s over 3 nodes; one node's bound ${bound.toFixed(1)}`);
       expect(admitted).toBeGreaterThan(bound * 1.5);
     } finally {
       await mesh.stop();
