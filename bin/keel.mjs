@@ -5,12 +5,11 @@
 // with this process's arguments, terminal and signals, and its exit code.
 // NOTE: V8's compile cache (as in host/src/main.ts) keeps the stripped TypeScript and the
 // libraries compiled between runs: a command starts in ~0.15 s instead of ~0.7 s.
-import { spawn } from "node:child_process";
 import module from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { ensureNode } from "../scripts/keel.mjs";
+import { ensureNode, forward } from "../scripts/keel.mjs";
 
 const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "scripts", "keel", "main.ts");
 
@@ -20,13 +19,5 @@ if (Number(process.versions.node.split(".")[0]) >= 24) {
   await main(process.argv.slice(2));
 } else {
   const env = { NODE_COMPILE_CACHE: path.join(os.tmpdir(), "node-compile-cache"), ...process.env };
-  const child = spawn(ensureNode(), [entry, ...process.argv.slice(2)], { stdio: "inherit", env });
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
-  child.on("exit", (code, signal) => {
-    if (signal) {
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-    }
-    process.exit(code ?? 1);
-  });
+  forward(ensureNode(), [entry, ...process.argv.slice(2)], { env });
 }

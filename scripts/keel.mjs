@@ -159,7 +159,16 @@ function startHost(node, args) {
     import(pathToFileURL(main).href).catch((e) => fail(e.message));
     return;
   }
-  const child = spawn(node, [main, ...args], { stdio: "inherit", cwd: ROOT, env: childEnv() });
+  forward(node, [main, ...args], { cwd: ROOT, env: childEnv() });
+}
+
+/**
+ * Run `node args` as a child on this process's terminal: signals go to it, and this process
+ * ends as it does (its exit code, or the same signal re-raised). Used where the child is the
+ * real program (the Node host, the `keel` command) under a Node that is not the pinned one.
+ */
+export function forward(node, args, options) {
+  const child = spawn(node, args, { stdio: "inherit", ...options });
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
   child.on("exit", (code, signal) => {
     if (signal) {
@@ -168,6 +177,7 @@ function startHost(node, args) {
     }
     process.exit(code ?? 1);
   });
+  return child;
 }
 
 function fail(msg) {
