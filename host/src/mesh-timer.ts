@@ -36,7 +36,7 @@ export async function meshRound(mesh: Membership): Promise<{ exchanges: number; 
   let failed = 0;
   const fail = (peer: string, reason: string) => {
     failed++;
-    if (process.env.KEEL_DEBUG_MESH) log("warn", "mesh exchange failed", { peer, reason });
+    log("debug", "mesh exchange failed", { peer, reason }); // [observability] log = "debug" shows them
     mesh.unreachable(peer, reason, now());
   };
   try {
