@@ -174,13 +174,13 @@ describe("membership", () => {
   it("refuses malformed and hostile messages without changing anything", () => {
     const a = node("a", ["b"]);
     a.store.put("s/k", b("v"));
-    const before = JSON.stringify(a.mesh.status(a.clock.now).peers);
+    const before = JSON.stringify(a.mesh.status().peers);
     for (const body of ["", "{", "null", "[]", '{"v":1}', '{"v":1,"kv":{"want":"0"},"url":"","topics":{}}', '{"v":1,"kv":{"want":0},"url":"","topics":[]}', '{"v":1,"kv":{"want":0},"url":"","topics":{"events":{"b":-1}}}']) {
       expect(() => a.mesh.gossip("b", b(body), a.clock.now), body).toThrow();
     }
     // A reply that would store bad records is refused before anything is applied.
     expect(() => a.mesh.deliver("b", b(JSON.stringify({ v: 1, kv: { want: 0 }, url: "", topics: {}, items: [{ k: "s/x", v: "1.0.b", o: "edge", b: "eA==", r: [] }], next: 1, records: { events: { b: [[0, 1, "!!"]] } } })), a.clock.now)).toThrow(/bad record/);
     expect(a.store.kv.get("s/x") ?? null).toBeNull();
-    expect(JSON.stringify(a.mesh.status(a.clock.now).peers)).toBe(before);
+    expect(JSON.stringify(a.mesh.status().peers)).toBe(before);
   });
 });

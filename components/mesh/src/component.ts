@@ -49,7 +49,7 @@ function guard<T>(f: () => T): T {
 }
 
 export const membership: typeof Membership = {
-  status: (nowMs) => guard(() => current().status(Number(nowMs))),
+  status: (_nowMs) => guard(() => current().status()),
   join: (id, url, source, _nowMs) => guard(() => current().join(id, url, source)),
   leave: (id) => guard(() => current().leave(id)),
   gossip: (from, message, nowMs) => guard(() => current().gossip(from, message, Number(nowMs))),

@@ -113,6 +113,7 @@ export class Mesh {
   private readonly dir: Dir;
   private readonly storage: Storage;
   private readonly now: () => number;
+  private dirMade = false;
 
   constructor(dir: Dir, cfg: MeshConfig, storage: Storage, now: () => number = () => Date.now()) {
     this.dir = dir;
@@ -139,9 +140,16 @@ export class Mesh {
     return s;
   }
 
+  /** The mesh's directory, made once per instance (not on every exchange). */
+  private ensureDir(): void {
+    if (this.dirMade) return;
+    this.dir.mkdirp("mesh");
+    this.dirMade = true;
+  }
+
   /** Read-modify-write the state under its lock (wasmtime serve runs instances side by side). */
   private update<T>(fn: (s: State) => T): T {
-    this.dir.mkdirp("mesh");
+    this.ensureDir();
     return withLock(this.dir, "mesh/state", this.now, () => {
       const s = this.load();
       const out = fn(s);
@@ -221,7 +229,7 @@ export class Mesh {
   /** Claim the round and build a message per peer to ask; null when off or another round runs. */
   beginRound(now: number): { token: string; timeoutMs: number; exchanges: { peer: string; url: string; message: Uint8Array }[] } | null {
     if (!this.cfg.enabled || !this.cfg.token) return null;
-    this.dir.mkdirp("mesh");
+    this.ensureDir();
     if (!this.dir.createExclusive(ROUND_LOCK, new Uint8Array(0))) {
       const st = this.dir.stat(ROUND_LOCK);
       if (!st || now - st.mtimeMs <= ROUND_STALE_MS) return null;
@@ -438,7 +446,7 @@ export class Mesh {
   }
 
   // ---- status -----------------------------------------------------------------------------
-  status(now: number) {
+  status() {
     const s = this.load();
     const end = this.cfg.enabled ? this.storage.meshEnd() : 0;
     const vectors = this.cfg.enabled ? this.vectors() : {};
@@ -451,7 +459,6 @@ export class Mesh {
         lags.push({ scope: topic, peer: p.id, behind });
       }
     }
-    void now;
     return { enabled: this.cfg.enabled, node: this.cfg.node, url: this.cfg.url || null, peers: Object.values(s.peers), lags, ...s.counters };
   }
 }
