@@ -230,7 +230,9 @@ export function setup() {
 function main() {
   const [cmd, ...rest] = process.argv.slice(2);
   const node = setup();
-  const exec = (script, args) => process.exit(run(node, [path.join(ROOT, script), ...args]));
+  // A script runs as a child this process forwards signals to and ends with (a long-running
+  // one — serve, host — must not outlive the wrapper a supervisor signals).
+  const exec = (script, args) => forward(node, [path.join(ROOT, script), ...args], { cwd: ROOT, env: childEnv() });
   const build = () => { if (run(node, [path.join(ROOT, "scripts/build.ts"), "--if-stale"]) !== 0) fail("build failed"); };
   switch (cmd) {
     case "setup":
