@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters as plain } from "node:util";
 import { describe, expect, it } from "vitest";
 import { call, isLoopback, resolveTarget, resolveUrl, type Target } from "../keel/client.ts";
 import { CliError, EXIT } from "../keel/errors.ts";
@@ -131,14 +132,14 @@ describe("rendering", () => {
   });
 
   it("a metrics table: one row per series, histograms as count and mean", () => {
-    const out = render.metrics(render.parseMetrics(TEXT));
+    const out = plain(render.metrics(render.parseMetrics(TEXT)));
     expect(out).toMatch(/keel_http_requests_total\s+│ class=read status=200\s+│ 7 /);
     expect(out).toMatch(/keel_http_request_duration_seconds\s+│ class=read\s+│ 7 \(mean 2\.00 ms\)/);
     expect(out).not.toMatch(/_bucket/);
   });
 
   it("any JSON the mesh routes send: pairs, and lists of objects as tables", () => {
-    const out = render.generic({ enabled: true, node: "edge-1", peers: [{ id: "edge-2", url: "http://10.0.0.2:8080", state: "up" }] });
+    const out = plain(render.generic({ enabled: true, node: "edge-1", peers: [{ id: "edge-2", url: "http://10.0.0.2:8080", state: "up" }] }));
     expect(out).toMatch(/enabled\s+│ true/);
     expect(out).toMatch(/peers\n┌/);
     expect(out).toMatch(/edge-2\s+│ http:\/\/10\.0\.0\.2:8080 │ up/);
@@ -147,7 +148,7 @@ describe("rendering", () => {
 
   it("sizes, sync runs and the cli's lines", () => {
     expect([render.bytes(512), render.bytes(1536), render.bytes(5 * 1024 ** 3)]).toEqual(["512 B", "1.50 KiB", "5.00 GiB"]);
-    expect(render.syncRun({ pushed_records: 3, pushed_batches: 1, bytes_sent: 100, bytes_raw: 300, pulled_versions: 0, error: null })).toMatch(/^synced: pushed 3 records in 1 batches/);
+    expect(plain(render.syncRun({ pushed_records: 3, pushed_batches: 1, bytes_sent: 100, bytes_raw: 300, pulled_versions: 0, error: null }))).toMatch(/^synced: pushed 3 records in 1 batches/);
     expect(parseImported("imported 2 keys and 5 records in 1 topics")).toEqual({ keys: 2, records: 5, topics: 1 });
     expect(parseReclaimed("reclaimed 4096 bytes")).toBe(4096);
   });

@@ -1,5 +1,6 @@
 // scripts/lib/progress.ts: plain lines for logs and CI (exactly these), a spinner line that ends
 // in a ✔ line on a terminal (tests/e2e run without one, so that mode draws into a fake stream).
+import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createProgress, isTerminal } from "../lib/progress.ts";
 
@@ -24,11 +25,13 @@ describe("progress", () => {
   it("on a terminal: one spinner line per step, ended by a ✔ line with the duration", async () => {
     const s = sink();
     const p = createProgress({ terminal: true, stream: s.stream });
+    // colours depend on the environment (FORCE_COLOR, NO_COLOR): compare the text without them
+    const text = () => stripVTControlCharacters(s.text());
     await p.step("precompile", async () => "23 MB");
-    expect(s.text()).toMatch(/[✔√] precompile — \d+\.\d s \(23 MB\)\n/);
-    expect(s.text()).not.toMatch(/\[keel\]/);
+    expect(text()).toMatch(/[✔√] precompile — \d+\.\d s \(23 MB\)\n/);
+    expect(text()).not.toMatch(/\[keel\]/);
     await expect(p.step("fails", () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-    expect(s.text()).toMatch(/[✖×] fails — failed after/);
+    expect(text()).toMatch(/[✖×] fails — failed after/);
   });
 
   it("a log, CI or a dumb terminal is not a terminal", () => {
