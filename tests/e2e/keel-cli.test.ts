@@ -14,9 +14,12 @@ interface Ran {
   stderr: string;
 }
 
-/** `keel …` as a person runs it (bin/keel.mjs), with no KEEL_* from the test's environment. */
+/**
+ * `keel …` as a person runs it (bin/keel.mjs), with no KEEL_* from the test's environment, and
+ * without colour (no FORCE_COLOR either: with both set Node prints a warning on stderr).
+ */
 function keel(args: string[], env: Record<string, string> = {}, input?: string): Promise<Ran> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KEEL_") || k === "KEEL_TOOLS"));
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => (!k.startsWith("KEEL_") || k === "KEEL_TOOLS") && k !== "FORCE_COLOR"));
   return new Promise((resolve, reject) => {
     const p = spawn(NODE, [path.join(ROOT, "bin/keel.mjs"), ...args], { cwd: ROOT, env: { ...base, NO_COLOR: "1", ...env }, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     let stdout = "";

@@ -8,7 +8,10 @@ import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyOfName } from "./keys.ts";
 import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
-import { compare, formatHlc, mergedStamp, parseHlc, tick, type Hlc, type Resolution, type Strategy, type Version, witErrorText } from "@keel/model";
+import {
+  applyDecision, asVersion, byStampDesc, created, formatHlc, isDuplicate, localPart, parseHlc, stampOf, tick, MAX_REPLACED,
+  type ApplyOutcome, type Resolution, type Strategy, type Version, witErrorText,
+} from "@keel/model";
 
 export interface Entry {
   key: string;
@@ -59,7 +62,7 @@ export interface RemoteVersion extends Part {
   replaces: string[];
 }
 
-export type ApplyOutcome = "created" | "duplicate" | "kept-local" | "took-remote" | "merged" | "siblings";
+export type { ApplyOutcome };
 
 /** What a conflict resolution did, for the conflict log. */
 export interface ConflictRecord {
@@ -85,14 +88,7 @@ const KV_DIR = "kv";
 const PENDING_DIR = "state/pending";
 const MAX_SCAN_LIMIT = 1000;
 const TOUCH_EVERY_MS = 60_000;
-/** keep-both keeps at most this many siblings (the newest; the same on every node). */
-const MAX_SIBLINGS = 8;
-/** Superseded versions remembered per key, so a late duplicate is recognised. */
-const MAX_REPLACED = 64;
 
-const stampOf = (p: Part): Hlc => parseHlc(p.version) ?? { wallMs: 0, counter: 0, node: "" };
-const byStampDesc = (a: Part, b: Part) => compare(stampOf(b), stampOf(a));
-const asVersion = (p: Part): Version => ({ stamp: stampOf(p), origin: p.origin, value: p.value });
 const summary = (p: Part) => ({ version: p.version, origin: p.origin, deleted: p.value === null, bytes: p.value?.length ?? 0 });
 
 export class Kv {
@@ -148,46 +144,17 @@ export class Kv {
       const now = this.opts.now();
       if (!cur) {
         this.opts.beforeChange?.(key, remote.version, false);
-        this.write(path, { key, writtenAt: now, parts: [stripped(remote)], replaced: remote.replaces.slice(-MAX_REPLACED) });
+        this.write(path, { key, writtenAt: now, ...created(remote) });
         return "created";
       }
-      if (cur.parts.some((p) => p.version === remote.version) || cur.replaced.includes(remote.version)) return "duplicate";
-      const local = [...cur.parts].sort(byStampDesc)[0];
+      if (isDuplicate(cur, remote)) return "duplicate";
+      const local = localPart(cur.parts);
       const resolver = this.opts.resolver;
       if (!resolver) throw storageError("other", "no conflict resolver is configured");
       const res = this.resolveGuarded(key, resolver, local, remote);
-      const replaced = new Set(cur.replaced);
-      let parts: Part[];
-      let outcome: ApplyOutcome;
-      switch (res.decision.tag) {
-        case "keep-local":
-          parts = cur.parts;
-          replaced.add(remote.version);
-          outcome = "kept-local";
-          break;
-        case "take-remote":
-          parts = [stripped(remote)];
-          for (const p of cur.parts) replaced.add(p.version);
-          outcome = "took-remote";
-          break;
-        case "merged": {
-          const stamp = mergedStamp(stampOf(local), stampOf(remote));
-          const hi = compare(stampOf(local), stampOf(remote)) >= 0 ? local : remote;
-          parts = [{ version: formatHlc(stamp), origin: hi.origin, value: res.decision.val }];
-          for (const p of cur.parts) replaced.add(p.version);
-          replaced.add(remote.version);
-          outcome = "merged";
-          break;
-        }
-        case "siblings": {
-          for (const v of remote.replaces) replaced.add(v);
-          parts = [...cur.parts, stripped(remote)].filter((p) => !replaced.has(p.version)).sort(byStampDesc).slice(0, MAX_SIBLINGS);
-          outcome = "siblings";
-          break;
-        }
-      }
-      if (outcome !== "kept-local") this.opts.beforeChange?.(key, (parts.length ? parts : cur.parts)[0].version, false);
-      this.write(path, { key, writtenAt: now, parts: parts.length ? parts : cur.parts, replaced: [...replaced].slice(-MAX_REPLACED) });
+      const { parts, replaced, outcome } = applyDecision(cur, remote, res.decision);
+      if (outcome !== "kept-local") this.opts.beforeChange?.(key, parts[0].version, false);
+      this.write(path, { key, writtenAt: now, parts, replaced });
       log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
       return outcome;
     });
@@ -383,9 +350,6 @@ function entryOf(stored: StoredValue): Entry | null {
   return { key: stored.key, value: live[0].value!, version: live[0].version, siblings: stored.parts.length > 1 ? [...stored.parts].sort(byStampDesc) : [] };
 }
 
-function stripped(r: RemoteVersion): Part {
-  return { version: r.version, origin: r.origin, value: r.value };
-}
 
 /** Value files are named by hex or `~`+hash; everything else in kv/ is a temp or lock file. */
 function isValueFile(name: string): boolean {

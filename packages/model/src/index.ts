@@ -9,3 +9,7 @@ export { conflictSettings, strategyFor, STRATEGIES, type ConflictSettings } from
 export { outbound, DEFAULT_NODE_ID, type Role, type Direction } from "./directions.ts";
 export { ROUTE_CLASSES, type RouteClass } from "./route-class.ts";
 export { witError, witErrorText, describeThrown, type WitVariant } from "./wit-error.ts";
+export {
+  applyDecision, asVersion, byStampDesc, created, isDuplicate, localPart, stampOf, MAX_REPLACED, MAX_SIBLINGS,
+  type ApplyOutcome, type Part, type RemotePart,
+} from "./key-state.ts";
