@@ -11,7 +11,7 @@ import * as shim from "@bytecodealliance/preview2-shim";
 import { filesystem, setPreopens } from "./wasi-filesystem.ts";
 import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
 import type { Server } from "node:http";
-import { createServer, type GatewayHttp } from "./http-server.ts";
+import { createServer, type GatewayHttp, type PlainRequest, type PlainResponse } from "./http-server.ts";
 import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
@@ -186,14 +186,31 @@ export class Host {
     });
   }
 
-  /** Serve the gateway's keel:gateway/http on host:port (node:http in front; see http-server.ts). */
-  listen(port: number, hostname: string): Promise<void> {
+  /**
+   * A keel interface as the host calls it (the cloud's JetStream store asks the auth and
+   * conflict components), reached the same way one component reaches another.
+   */
+  use<T>(iface: string): T {
+    return this.resolveImport("host", `${iface}@0.1.0`) as T;
+  }
+
+  /**
+   * Serve the gateway's keel:gateway/http on host:port (node:http in front; see http-server.ts).
+   * `extra.route` answers some requests in the host itself (cloud/routes.ts); `extra.metrics`
+   * adds Prometheus text to /_keel/metrics.
+   */
+  listen(port: number, hostname: string, extra: { route?: (req: PlainRequest) => Promise<PlainResponse> | undefined; metrics?: () => string } = {}): Promise<void> {
     const gateway = (): GatewayHttp => {
       const gw = this.instance("gateway");
       return (gw["keel:gateway/http@0.1.0"] ?? gw.http) as unknown as GatewayHttp;
     };
     gateway();
-    this.server = createServer(gateway, (e) => log("error", "gateway call failed", { error: String((e as Error)?.message ?? e) }), () => hostMetricsText(this.instantiations));
+    this.server = createServer(
+      gateway,
+      (e) => log("error", "gateway call failed", { error: String((e as Error)?.message ?? e) }),
+      () => hostMetricsText(this.instantiations) + (extra.metrics?.() ?? ""),
+      extra.route,
+    );
     const server = this.server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);

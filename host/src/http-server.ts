@@ -36,27 +36,38 @@ const METRICS_PATH = /^\/_keel\/metrics(?:\?|$)/;
 
 /**
  * `extraMetrics`: Prometheus text appended to a successful /_keel/metrics answer (what only
- * the host knows: host-metrics.ts).
+ * the host knows: host-metrics.ts). `asyncRoute`: a request the host answers itself, returning
+ * a promise (a cloud gateway's push and pull on JetStream: cloud/routes.ts); undefined for the
+ * rest, which go to the gateway component.
  */
-export function createServer(gateway: () => GatewayHttp, onError: (e: unknown) => void, extraMetrics?: () => string): http.Server {
+export function createServer(gateway: () => GatewayHttp, onError: (e: unknown) => void, extraMetrics?: () => string, asyncRoute?: (req: PlainRequest) => Promise<PlainResponse> | undefined): http.Server {
   const server = http.createServer({ keepAlive: true }, (req, res) => {
     const gw = gateway();
     const max = gw.maxBodyBytes();
     const chunks: Buffer[] = [];
     let total = 0;
     let tooLarge = Number(req.headers["content-length"] ?? 0) > max;
+    const internal = (e: unknown): PlainResponse => {
+      onError(e);
+      return { status: 500, headers: [["content-type", "application/json"]], body: Buffer.from(JSON.stringify({ error: "internal", message: String((e as Error)?.message ?? e) }) + "\n") };
+    };
     const respond = () => {
+      const plain: PlainRequest = {
+        method: req.method ?? "GET",
+        pathWithQuery: req.url ?? "/",
+        headers: headersOf(req),
+        body: tooLarge ? { tag: "too-large" } : { tag: "bytes", val: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total) },
+      };
+      const pending = asyncRoute?.(plain);
+      if (pending) {
+        pending.catch(internal).then((out) => send(out));
+        return;
+      }
       let out: PlainResponse;
       try {
-        out = gw.handle({
-          method: req.method ?? "GET",
-          pathWithQuery: req.url ?? "/",
-          headers: headersOf(req),
-          body: tooLarge ? { tag: "too-large" } : { tag: "bytes", val: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total) },
-        });
+        out = gw.handle(plain);
       } catch (e) {
-        onError(e);
-        out = { status: 500, headers: [["content-type", "application/json"]], body: Buffer.from(JSON.stringify({ error: "internal", message: String((e as Error)?.message ?? e) }) + "\n") };
+        out = internal(e);
       }
       if (extraMetrics && out.status === 200 && METRICS_PATH.test(req.url ?? "")) {
         try {
@@ -65,6 +76,9 @@ export function createServer(gateway: () => GatewayHttp, onError: (e: unknown) =
           onError(e);
         }
       }
+      send(out);
+    };
+    const send = (out: PlainResponse) => {
       res.on("close", () => {
         if (!res.writableFinished) gw.clientAborted();
       });

@@ -9,6 +9,7 @@ import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
 import { startMeshTimer } from "./mesh-timer.ts";
 import { startDiscovery } from "./mdns.ts";
+import { startCloudTier } from "./cloud/index.ts";
 import type { EdgeConfig } from "./config.ts";
 
 /**
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
   configureLog(logSettings(config.raw));
   const node = new Host({ config, dataDir, componentsDir: path.join(ROOT, "dist", "host") });
   await node.start();
-  await node.listen(port, host);
+  const cloud = startCloudTier(node, config);
+  await node.listen(port, host, cloud ?? {});
   log("info", "keel node listening", {
     addr: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     node: config.node.id, role: config.node.role, data: dataDir, config: configFile,
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     if (meshTimer) clearInterval(meshTimer);
     discovery?.stop();
     node.close();
-    process.exit(0);
+    void (cloud?.store.close() ?? Promise.resolve()).finally(() => process.exit(0));
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

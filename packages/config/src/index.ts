@@ -2,7 +2,7 @@
 export { EdgeTomlSchema, sections } from "./schema.ts";
 export type {
   AuthSection, ConflictSection, EdgeToml, Loading, MeshSection, NodeSection, ObservabilitySection,
-  RateLimitSection, RateRule, StorageSection, SyncSection,
+  RateLimitSection, RateRule, StorageSection, SyncSection, CloudSection,
 } from "./schema.ts";
 export type { ResolvedKey } from "./sections/auth.ts";
 export { describeProblems, formatPath, MAX_CONFIG_BYTES, validateDocument, validateToml, type ConfigProblem, type ConfigResult } from "./validate.ts";

@@ -11,6 +11,7 @@
 import * as v from "valibot";
 import { table } from "./fields.ts";
 import { auth } from "./sections/auth.ts";
+import { cloud } from "./sections/cloud.ts";
 import { conflict } from "./sections/conflict.ts";
 import { mesh } from "./sections/mesh.ts";
 import { budgets, components, node, performance, wasmtime } from "./sections/node.ts";
@@ -28,6 +29,7 @@ export const sections = {
   performance: v.optional(performance, {}),
   storage: v.optional(storage, {}),
   sync: v.optional(sync, {}),
+  cloud: v.optional(cloud, {}),
   conflict: v.optional(conflict, {}),
   auth: v.optional(auth, {}),
   rate_limit: v.optional(rateLimit, {}),
@@ -42,6 +44,7 @@ export type EdgeToml = v.InferOutput<typeof EdgeTomlSchema>;
 export type NodeSection = EdgeToml["node"];
 export type StorageSection = EdgeToml["storage"];
 export type SyncSection = EdgeToml["sync"];
+export type CloudSection = EdgeToml["cloud"];
 export type ConflictSection = EdgeToml["conflict"];
 export type AuthSection = EdgeToml["auth"];
 export type RateLimitSection = EdgeToml["rate_limit"];
