@@ -68,6 +68,8 @@ export class Counters {
       for (const [name, value] of more) if (SERIES.test(name)) series[name] = (series[name] ?? 0) + value;
       return series;
     };
+    // A node whose first counted thing is this read has no metrics dir yet (the lock lives there).
+    if (extra) this.dir.mkdirp(DIR);
     const series = extra ? withLock(this.dir, SERIES_FILE, this.now, read) : read();
     return [
       ...this.dir.list(DIR).filter((n) => NAME.test(n)).sort().map((name) => ({ name, value: this.get(name) })),

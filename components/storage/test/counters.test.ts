@@ -38,6 +38,12 @@ describe("request counts", () => {
     expect([...m.keys()].every((k) => SERIES.test(k))).toBe(true);
   });
 
+  it("can be read on a node that has counted nothing yet (no metrics dir)", () => {
+    const dir = fresh();
+    const log = new RequestLog(dir, new Counters(dir, () => Date.now()), () => Date.now(), "a");
+    expect(log.all()).toEqual([]);
+  });
+
   it("from several instances add up; each folds its own file, and nothing is counted twice", () => {
     let now = Date.now();
     const dir = fresh();
