@@ -45,6 +45,8 @@ const POOLING_OFF = ["-O", "pooling-allocator=n"];
 export function serveCommand(opts: { addr: string; dataDir: string; precompiled: boolean; configFile?: string; extra?: string[]; reuse?: number; env?: NodeJS.ProcessEnv; artifact?: string }): { args: string[]; env: NodeJS.ProcessEnv; notes: string[] } {
   parseAddr(opts.addr);
   const config = loadConfig(opts.configFile ?? DEFAULT_CONFIG);
+  // A component cannot reach NATS (no sockets beyond wasi:http): the JetStream store lives in the Node host.
+  if (config.raw.cloud.store === "jetstream") throw new Error(`${config.file}: cloud.store = "jetstream" runs on the Node host (npm start / pnpm host), not under wasmtime serve`);
   const parent = opts.env ?? process.env;
   const { env, notes } = componentEnv(config, path.resolve(opts.dataDir), parent);
   // Validated (a whole number ≥ 1), DEFAULT_INSTANCE_REUSE when edge.toml leaves it out.

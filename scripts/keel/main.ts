@@ -13,6 +13,7 @@ import { withProgress } from "./progress.ts";
 import * as render from "./render.ts";
 import { localToken } from "../token.ts";
 import { DATA_COMMANDS, dataCommandLine, parseImported, parseReclaimed, run, script, type DataCommand } from "./local.ts";
+import { cloudSnippet, natsDown, natsStatus, natsUp } from "./nats.ts";
 
 interface Globals extends TargetOptions {
   json?: boolean;
@@ -196,6 +197,32 @@ Exit codes: 0 ok · 1 the node answered with an error or a command failed · 2 b
 
   p.command("budgets").description("sizes against deployment/edge.toml [budgets] (= pnpm budgets)")
     .action(async (_o, cmd: Command) => exitWith(await script("scripts/budgets.ts", globals(cmd).json ? ["--json"] : [])));
+
+  const nats = p.command("nats").description("a local NATS JetStream cluster for a cloud node with [cloud] store = \"jetstream\"");
+  const natsDir = (o: { dir?: string }) => path.resolve(o.dir ?? process.env.KEEL_NATS_DIR ?? path.join(ROOT, ".nats"));
+  nats.command("up").description("install nats-server if needed (go install) and start a cluster on loopback in the background")
+    .option("--servers <n>", "servers in the cluster (1 to 5)", whole("--servers", 5), 3)
+    .option("--port <port>", "client port of the first server (the next ones follow; cluster ports +2000)", whole("--port", 63_000), 4222)
+    .option("--dir <dir>", "store dirs, logs and state (default: .nats in the repo, or $KEEL_NATS_DIR)")
+    .action(async (o: { servers: number; port: number; dir?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const say = (line: string) => (g.json ? undefined : process.stderr.write(`${line}\n`));
+      const r = await natsUp({ dir: natsDir(o), servers: o.servers, port: o.port }, say);
+      out(g, r, () => `JetStream ready in ${r.ready_seconds.toFixed(1)} s. Point a cloud node at it in edge.toml:\n\n${cloudSnippet(r.urls)}\n\nStop it with: pnpm nats down`);
+    });
+  nats.command("down").description("stop the cluster keel nats up started (its data stays in --dir)")
+    .option("--dir <dir>", "as given to keel nats up")
+    .action(async (o: { dir?: string }, cmd: Command) => {
+      const r = await natsDown(natsDir(o));
+      out(globals(cmd), r, () => `stopped ${r.stopped.length} server${r.stopped.length === 1 ? "" : "s"}`);
+    });
+  nats.command("status").description("which servers of the local cluster run, and whether JetStream answers")
+    .option("--dir <dir>", "as given to keel nats up")
+    .action(async (o: { dir?: string }, cmd: Command) => {
+      const r = await natsStatus(natsDir(o));
+      out(globals(cmd), r, () => `${render.generic(r.servers)}\njetstream: ${r.jetstream ? "ready" : "not answering"}`);
+      if (!r.jetstream) process.exitCode = EXIT.UNREACHABLE;
+    });
 
   for (const name of DATA_COMMANDS) dataCommand(p, name);
   return p;

@@ -11,6 +11,8 @@ import { configVariant, freePort, startNode, tempDataDir, type HostKind, type Ru
 import { startBalancer, type Balancer } from "../helpers/balancer.ts";
 import { mintToken } from "../../host/src/token.ts";
 import { ensureNats, natsUnavailable, startCluster, type NatsCluster } from "../../scripts/lib/nats.ts";
+import { spawnSync } from "node:child_process";
+import { NODE, ROOT } from "../helpers/nodes.ts";
 
 const SECRET = "cloud-js-test-secret-".padEnd(48, "x");
 const SYNC = {
@@ -215,5 +217,61 @@ describe.skipIf(!!skip)("a cloud gateway whose JetStream cluster is down", () =>
     } finally {
       await gw.stop();
     }
+  }, 60_000);
+});
+
+describe.skipIf(!!skip)("a JetStream cloud gateway with [rate_limit.rules.sync]", () => {
+  let cluster: NatsCluster;
+  let gw: RunningNode;
+  beforeAll(async () => {
+    const dir = tempDataDir("nats1");
+    cluster = await startCluster(ensureNats(), [{ name: "solo", port: await freePort(), clusterPort: await freePort(), dir }]);
+    const config = configVariant({
+      node: { id: "cloud", role: "cloud" }, sync: SYNC,
+      rate_limit: { enabled: true, rules: { sync: { rate: 0.1, burst: 3, key: "subject" } } },
+      cloud: { store: "jetstream", servers: cluster.urls, replicas: 1 },
+    });
+    gw = await startNode("node", { env: { KEEL_JWT_SECRET: SECRET, KEEL_CONFIG: config } });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.stop();
+    await cluster?.stop();
+  });
+
+  it("limits pushes per edge as the gateway component would: 429 with Retry-After past the burst", async () => {
+    const headers = { authorization: `Bearer ${token({ sub: "node:edge-r", node: "edge-r", scope: "sync" })}` };
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${gw.url}/_keel/sync/push`, { method: "POST", headers, body: JSON.stringify({ v: 1, node: "edge-r", kv: [], topics: [{ t: "events", r: [[i, Date.now(), Buffer.from(`r${i}`).toString("base64")]] }] }) });
+      statuses.push(r.status);
+      if (r.status === 429) expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+  });
+});
+
+describe.skipIf(!!skip)("pnpm nats up | status | down", () => {
+  it("starts a local cluster in the background, reports it, prints the [cloud] table, and stops it", async () => {
+    const dir = tempDataDir("nats-cli");
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const keel = (...args: string[]) => spawnSync(NODE, [path.join(ROOT, "bin/keel.mjs"), "nats", ...args, "--dir", dir], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "" } });
+    const up = keel("up", "--servers", "3", "--port", String(port));
+    try {
+      expect(up.status, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`servers = ["nats://127.0.0.1:${port}", "nats://127.0.0.1:${port + 1}", "nats://127.0.0.1:${port + 2}"]`);
+      const again = keel("up", "--port", String(port));
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/^keel: a cluster from .* is already running/);
+      const status = keel("status", "--json");
+      expect(status.status).toBe(0);
+      const st = JSON.parse(status.stdout) as { servers: { up: boolean }[]; jetstream: boolean };
+      expect(st.servers.map((s) => s.up)).toEqual([true, true, true]);
+      expect(st.jetstream).toBe(true);
+    } finally {
+      const down = keel("down");
+      expect(down.stdout).toMatch(/stopped 3 servers/);
+    }
+    expect(keel("status").status).toBe(1);
+    expect(keel("up", "--servers", "9").status).toBe(2);
   }, 60_000);
 });

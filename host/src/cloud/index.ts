@@ -8,7 +8,7 @@ import type { PlainRequest, PlainResponse } from "../http-server.ts";
 import { log } from "../log.ts";
 import { outbound, type Resolution, type Version } from "@keel/model";
 import { JetStreamCloud } from "./jetstream.ts";
-import { handleCloudRoute, isCloudRoute, type Authorize } from "./routes.ts";
+import { handleCloudRoute, isCloudRoute, type Authorize, type Limit } from "./routes.ts";
 
 export interface CloudTier {
   store: JetStreamCloud;
@@ -35,6 +35,7 @@ export function startCloudTier(host: Host, config: EdgeConfig, env: NodeJS.Proce
   const sends = outbound(config.raw.sync, "cloud");
   const resolver = host.use<{ resolve(key: string, l: WitVersion, r: WitVersion): WitResolution }>("keel:conflict/resolver");
   const verifier = host.use<{ authorize: Authorize }>("keel:auth/verifier");
+  const limiter = host.use<{ check: Limit }>("keel:rate-limit/limiter");
   const store = new JetStreamCloud({
     servers: c.servers, replicas: c.replicas, name: c.name, requestTimeoutMs: c.request_timeout_ms, token,
     pullTopics: sends.topics, pullKeys: sends.prefixes.length > 0, compress: config.raw.sync.compression,
@@ -46,7 +47,7 @@ export function startCloudTier(host: Host, config: EdgeConfig, env: NodeJS.Proce
   log("info", "cloud store: JetStream", { servers: c.servers, replicas: c.replicas, name: c.name });
   return {
     store,
-    route: (req) => (isCloudRoute(req.pathWithQuery) ? handleCloudRoute(req, store, verifier.authorize) : undefined),
+    route: (req) => (isCloudRoute(req.pathWithQuery) ? handleCloudRoute(req, store, verifier.authorize, limiter.check) : undefined),
     metrics: () => cloudMetricsText(store),
   };
 }

@@ -7,7 +7,12 @@ import { WireError } from "@keel/wire";
 import { StoreUnavailable, type JetStreamCloud } from "./jetstream.ts";
 
 /** keel:auth/verifier authorize, as the host reaches it (u64 as bigint; errors thrown with a payload). */
-export type Authorize = (cls: "sync", authorization: string | undefined, nowMs: bigint) => { node?: string };
+export type Authorize = (cls: "sync", authorization: string | undefined, nowMs: bigint) => { subject: string; node?: string };
+
+/** keel:rate-limit/limiter check: the [rate_limit.rules.sync] limit, as the gateway applies it. */
+export type Limit = (cls: "sync", who: { clientIp: string; subject?: string; apiKey?: string }, nowMs: bigint) => {
+  allowed: boolean; limit: number; remaining: number; resetSeconds: number; retryAfterSeconds: number;
+};
 
 const json = (status: number, value: unknown, headers: [string, string][] = []): PlainResponse => ({
   status, headers: [["content-type", "application/json"], ...headers], body: Buffer.from(JSON.stringify(value) + "\n"),
@@ -37,21 +42,33 @@ function query(qs: string): Map<string, string> | null {
 
 const whole = (v: string | undefined, dflt: number) => (v === undefined ? dflt : /^\d{1,16}$/.test(v) ? Number(v) : NaN);
 
-export async function handleCloudRoute(req: PlainRequest, store: JetStreamCloud, authorize: Authorize): Promise<PlainResponse> {
+const header = (req: PlainRequest, name: string) => req.headers.find(([k]) => k === name)?.[1];
+
+/** As the gateway: the first X-Forwarded-For entry (the limiter trusts it only when configured to). */
+function clientIp(req: PlainRequest): string {
+  const first = header(req, "x-forwarded-for")?.split(",")[0].trim() ?? "";
+  return /^[0-9A-Fa-f:.]{2,45}$/.test(first) ? first : "unknown";
+}
+
+export async function handleCloudRoute(req: PlainRequest, store: JetStreamCloud, authorize: Authorize, limit: Limit): Promise<PlainResponse> {
   const m = ROUTE.exec(req.pathWithQuery)!;
   const route = m[1];
   const method = route === "push" ? "POST" : "GET";
   if (req.method !== method) return error(405, "method_not_allowed", `${req.pathWithQuery.split("?")[0]} takes ${method}`, [["allow", method]]);
-  let node: string | undefined;
+  let principal: { subject: string; node?: string };
+  const auth = header(req, "authorization");
   try {
-    const auth = req.headers.find(([k]) => k === "authorization")?.[1];
-    node = authorize("sync", auth, BigInt(Date.now())).node;
+    principal = authorize("sync", auth, BigInt(Date.now()));
   } catch (e) {
     const p = (e as { payload?: { tag?: string; val?: string } })?.payload;
-    if (p?.tag === "unauthenticated") return error(401, "unauthenticated", p.val ?? "a bearer token is required", [["www-authenticate", 'Bearer realm="keel"']]);
-    if (p?.tag === "forbidden") return error(403, "forbidden", p.val ?? "forbidden");
+    const why = (p?.val ?? "").replace(/[^\x20-\x7e]|["\\]/g, "").slice(0, 200);
+    if (p?.tag === "unauthenticated") return error(401, "unauthenticated", p.val ?? "credential required", [["www-authenticate", auth ? `Bearer realm="keel", error="invalid_token", error_description="${why}"` : 'Bearer realm="keel"']]);
+    if (p?.tag === "forbidden") return error(403, "forbidden", p.val ?? "missing scope", [["www-authenticate", `Bearer realm="keel", error="insufficient_scope", error_description="${why}"`]]);
     throw e;
   }
+  const v = limit("sync", { clientIp: clientIp(req), subject: principal.subject, apiKey: header(req, "x-api-key") }, BigInt(Date.now()));
+  if (!v.allowed) return error(429, "rate_limited", `too many sync requests; retry in ${v.retryAfterSeconds} s`, [["retry-after", String(v.retryAfterSeconds)]]);
+  const node = principal.node;
   if (!node) return error(403, "forbidden", `${route === "push" ? "pushing" : "pulling"} needs a node credential (a token with a node claim)`);
   try {
     if (route === "push") {
