@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import * as esbuild from "esbuild";
 import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
 import { step, info } from "./lib/progress.ts";
+import { takeBuildLock } from "./lib/build-lock.ts";
 import { loadConfig } from "../host/src/config.ts";
 import { restoreWasiNames } from "./lib/wasi-alias.ts";
 import { stageWit } from "./lib/stage-wit.ts";
@@ -28,7 +29,9 @@ const mergeArg = process.argv.indexOf("--merge");
 const outArg = process.argv.indexOf("--out");
 const OUT = outArg >= 0 ? path.resolve(process.argv[outArg + 1] ?? "") : undefined;
 const STATE_FILE = path.join(DIST, ".build-state.json");
-const state: Record<string, string> = !force && fs.existsSync(STATE_FILE) ? JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) : {};
+// Read once the build lock is held (main): a build that waited for another sees what that one built.
+const state: Record<string, string> = {};
+const loadState = () => Object.assign(state, !force && fs.existsSync(STATE_FILE) ? JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) : {});
 const saveState = () => fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
 
 function hashFiles(paths: string[], extra = ""): string {
@@ -122,6 +125,9 @@ function run(cmd: string, args: string[]): void {
 }
 
 async function main(): Promise<void> {
+  // --out leaves dist/ alone, so it needs no lock (tests compose plug-ins this way in parallel).
+  if (!OUT) await takeBuildLock(path.join(ROOT, "build", "build.lock"), info);
+  loadState();
   const cfg = readComponentsConfig();
   fs.mkdirSync(path.join(DIST, "components"), { recursive: true });
   const t0 = Date.now();
