@@ -479,10 +479,11 @@ else if (what === "storage-scale") await benchScale();
 else if (what === "auth") await benchAuth();
 else if (what === "sync") await benchSync();
 else if (what === "mesh") await (await import("./bench-mesh.ts")).benchMesh(args);
+else if (what === "cloud") await (await import("./bench-cloud.ts")).benchCloud(args);
 else if (what === "merge") await benchMerge();
 else if (what === "cpu") await benchCpu();
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | merge | cpu | compare`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | cloud | merge | cpu | compare`);
   process.exit(2);
 }
 saveResults(what);
