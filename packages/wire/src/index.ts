@@ -9,8 +9,10 @@ import { gzipSync, gunzipSync } from "fflate";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
 import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
-/** A document or item that is not what the wire format allows (the receiver answers 400). */
-export class WireError extends Error {}
+import { WireError } from "./errors.ts";
+
+export { WireError };
+export { MIN_SEALED_BYTES, SEAL_REFUSALS, SealError, openRecord, parseSealKeys, sealRecord, sealedHeader, type SealContext, type SealKey, type SealRefusal } from "./seal.ts";
 
 /** Largest batch a node accepts, after decompression (a gzip bomb is refused before inflating). */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
