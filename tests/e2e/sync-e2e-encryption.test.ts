@@ -121,6 +121,8 @@ describe("end-to-end encrypted sync", () => {
       expect(bytes.toString("latin1")).not.toContain(MARKER);
       expect(bytes.toString("latin1")).not.toContain("salary");
     }
+    // Every nonce (after "k1", kid length, kid and the 4-byte key check) is fresh: wasi:random at run time, not a snapshot.
+    expect(new Set(stored.map((r) => Buffer.from(r.b, "base64").subarray(9, 33).toString("hex"))).size).toBe(20);
     // Forwarded into the cloud's own topic for the edges that pull it, once each, still sealed.
     const forwarded = await parsed(cloud, "payroll");
     expect(forwarded.map((r) => [r.n, r.o])).toEqual([...Array(20).keys()].map((o) => ["edge-a", o]));
@@ -137,9 +139,30 @@ describe("end-to-end encrypted sync", () => {
     expect(got.map((x) => [x.n, x.p])).toEqual([...Array(20).keys()].map((o) => ["edge-a", o]));
     expect((await parsed(reader, "memos--cloud")).map((x) => Buffer.from(x.b, "base64").toString())).toEqual(["memo 0", "memo 1"]);
     expect(await (await fetch(`${reader.url}/v1/kv/down%2Fcfg`)).text()).toBe("v1");
-    await syncNow(reader); // a second pull brings nothing twice
+    expect((await syncNow(reader)).body.pulled_versions).toBe(0); // a second pull brings nothing twice
     expect((await parsed(reader, "payroll--cloud")).length).toBe(20);
     expect(await refusals(reader)).toEqual({ wrong_key: 0, tampered: 0, unknown_key: 0, not_sealed: 0 });
+  });
+
+  it("a Node host edge seals too (its nonces from the host's wasi:random); the reader opens its records", async () => {
+    const edge = await startEdge("node", "edge-n", cloud.url, `k1:${K1}`, { topics: E2E("edge_to_cloud", ["payroll"]) });
+    try {
+      await append(edge, "payroll", [`${MARKER}-node-0`, `${MARKER}-node-1`]);
+      expect((await syncNow(edge)).status).toBe(200);
+      const stored = await parsed(cloud, "payroll--edge-n");
+      expect(stored.map((r) => r.o)).toEqual([0, 1]);
+      expect(stored.map((r) => Buffer.from(r.b, "base64").subarray(0, 2).toString())).toEqual(["k1", "k1"]);
+      expect((await records(cloud, "payroll--edge-n")).map((r) => r.value).join()).not.toContain(MARKER);
+      // Not the nonces the other edge drew (a random source fixed at build time would repeat them).
+      const nonce = (r: { b: string }) => Buffer.from(r.b, "base64").subarray(9, 33).toString("hex");
+      const others = new Set((await parsed(cloud, "payroll--edge-a")).map(nonce));
+      expect(stored.filter((r) => others.has(nonce(r)))).toEqual([]);
+    } finally {
+      await edge.stop();
+    }
+    expect((await syncNow(reader)).status).toBe(200);
+    const got = (await parsed(reader, "payroll--cloud")).slice(20);
+    expect(got.map((x) => [x.n, x.p, Buffer.from(x.b, "base64").toString()])).toEqual([["edge-n", 0, `${MARKER}-node-0`], ["edge-n", 1, `${MARKER}-node-1`]]);
   });
 
   it("an edge with a wrong key under the same key id is refused, counted, and applies nothing", async () => {
@@ -177,8 +200,8 @@ describe("end-to-end encrypted sync", () => {
     await append(cloud, "payroll", ["written on the cloud in the clear"]);
     const edge = await puller("wasmtime", "edge-late", cloud, `k1:${K1}`, ["payroll"]);
     try {
-      await expectRefused(edge, "not_sealed", /end-to-end topic payroll: record 20 is not a sealed record forwarded by the cloud/);
-      expect(await records(edge, "payroll--cloud")).toEqual([]); // not even the 20 that would open
+      await expectRefused(edge, "not_sealed", /end-to-end topic payroll: record 22 is not a sealed record forwarded by the cloud/);
+      expect(await records(edge, "payroll--cloud")).toEqual([]); // not even the 22 that would open
     } finally {
       await edge.stop();
     }
