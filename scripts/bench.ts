@@ -300,24 +300,28 @@ async function benchAuth(): Promise<void> {
 
 /**
  * `pnpm bench sync`: records/s synced edge → cloud (both wasmtime serve on loopback) and bytes
- * on the wire per record, with and without compression and delta, in the same run. The edge
- * holds 2,000 topic records of ~90 bytes and 200 keys written 4 times each.
+ * on the wire per record, with and without compression and delta, and with the topic sealed end
+ * to end (compression + delta; keys are not sealed), in the same run. The edge holds 2,000 topic
+ * records of ~90 bytes and 200 keys written 4 times each.
  */
 async function benchSync(): Promise<void> {
   const { mintToken } = await import("../host/src/token.ts");
+  const { randomBytes } = await import("node:crypto");
   const secret = "bench-sync-secret".padEnd(48, "x");
   const now = Math.floor(Date.now() / 1000);
   const tok = (c: Record<string, unknown>) => mintToken(secret, "local", { iss: "keel-local", aud: "keel", exp: now + 3600, ...c });
   const admin = { authorization: `Bearer ${tok({ sub: "op", scope: "admin read write" })}` };
   const base = { enabled: true, interval_seconds: 3600, batch_size: 500, topics: [{ name: "events", direction: "edge_to_cloud" }], prefixes: [{ prefix: "k/", direction: "edge_to_cloud" }] };
   const rows = [["variant", "records/s", "bytes on the wire", "bytes/record", "batches"]];
-  for (const [label, compression, delta] of [["compression + delta", true, true], ["delta only", false, true], ["compression only", true, false], ["neither", false, false]] as const) {
+  const variants = [["compression + delta", true, true, false], ["delta only", false, true, false], ["compression only", true, false, false], ["neither", false, false, false], ["encrypted (end_to_end)", true, true, true]] as const;
+  for (const [label, compression, delta, e2e] of variants) {
     info(`${label} …`);
-    const cloud = await startNode("wasmtime", { env: { KEEL_JWT_SECRET: secret, KEEL_CONFIG: configVariant({ node: { id: "cloud-1", role: "cloud" }, sync: base, rate_limit: { enabled: false } }) } });
+    const sync = e2e ? { ...base, topics: [{ ...base.topics[0], end_to_end: true }] } : base;
+    const cloud = await startNode("wasmtime", { env: { KEEL_JWT_SECRET: secret, KEEL_CONFIG: configVariant({ node: { id: "cloud-1", role: "cloud" }, sync, rate_limit: { enabled: false } }) } });
     const edge = await startNode("wasmtime", {
       env: {
-        KEEL_JWT_SECRET: secret, KEEL_SYNC_TOKEN: tok({ sub: "node:bench", node: "bench", scope: "sync" }),
-        KEEL_CONFIG: configVariant({ node: { id: "bench", role: "edge" }, sync: { ...base, cloud_url: cloud.url, token_env: "KEEL_SYNC_TOKEN", compression, delta }, rate_limit: { enabled: false } }),
+        KEEL_JWT_SECRET: secret, KEEL_SYNC_TOKEN: tok({ sub: "node:bench", node: "bench", scope: "sync" }), KEEL_SYNC_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+        KEEL_CONFIG: configVariant({ node: { id: "bench", role: "edge" }, sync: { ...sync, cloud_url: cloud.url, token_env: "KEEL_SYNC_TOKEN", compression, delta, ...(e2e ? { encryption_key_env: "KEEL_SYNC_KEYS" } : {}) }, rate_limit: { enabled: false } }),
       },
     });
     try {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { describeProblems, MAX_CONFIG_BYTES, validateToml, type EdgeToml, type Loading, type NodeConfig } from "@keel/config";
 import { ConfigError } from "./config-error.ts";
 import { resolveAuth } from "./auth-keys.ts";
+import { parseSealKeys } from "@keel/wire";
 
 export type { Loading };
 export { ConfigError };
@@ -65,6 +66,19 @@ export function componentEnv(config: EdgeConfig, dataDir: string, env: NodeJS.Pr
     const token = env[sync.token_env];
     if (!token) throw new ConfigError(`${config.file}: environment variable ${sync.token_env} (sync.token_env) is not set; get a node credential from the cloud: pnpm token --node ${config.node.id}`);
     secrets[sync.token_env] = token;
+  }
+  // The keys of end-to-end topics, the same way, checked here so a bad list stops the node
+  // (the schema already refuses them on a cloud node and requires them for end-to-end topics).
+  if (sync.enabled && config.node.role === "edge" && sync.encryption_key_env !== undefined) {
+    const name = sync.encryption_key_env;
+    const keys = env[name];
+    if (!keys) throw new ConfigError(`${config.file}: environment variable ${name} (sync.encryption_key_env) is not set; it holds the keys of end-to-end topics: kid:BASE64KEY[,kid:BASE64KEY…] (32-byte keys, e.g. openssl rand -base64 32)`);
+    try {
+      parseSealKeys(keys);
+    } catch (e) {
+      throw new ConfigError(`${config.file}: environment variable ${name} (sync.encryption_key_env): ${(e as Error).message}`);
+    }
+    secrets[name] = keys;
   }
   // The mesh's node credential, the same way.
   const mesh = config.raw.mesh;

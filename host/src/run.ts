@@ -8,8 +8,6 @@ import { logSettings } from "@keel/config/log";
 import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
 import { startMeshTimer } from "./mesh-timer.ts";
-import { startDiscovery } from "./mdns.ts";
-import { startCloudTier } from "./cloud/index.ts";
 import type { EdgeConfig } from "./config.ts";
 
 /**
@@ -50,7 +48,9 @@ async function main(): Promise<void> {
   configureLog(logSettings(config.raw));
   const node = new Host({ config, dataDir, componentsDir: path.join(ROOT, "dist", "host") });
   await node.start();
-  const cloud = startCloudTier(node, config);
+  // Loaded only when configured: the NATS clients and the mDNS library cost start-up time
+  // on every node that does not use them.
+  const cloud = config.raw.cloud.store === "jetstream" ? (await import("./cloud/index.ts")).startCloudTier(node, config) : undefined;
   await node.listen(port, host, cloud ?? {});
   log("info", "keel node listening", {
     addr: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   });
   const timer = startSyncTimer(config, dataDir, `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
   const meshTimer = startMeshTimer(node, config);
-  const discovery = startDiscovery(node, config, port);
+  const discovery = config.raw.mesh.enabled && config.raw.mesh.discovery === "mdns" ? (await import("./mdns.ts")).startDiscovery(node, config, port) : undefined;
   const stop = () => {
     if (timer) clearInterval(timer);
     if (meshTimer) clearInterval(meshTimer);

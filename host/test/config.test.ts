@@ -69,6 +69,15 @@ describe("KEEL_NODE_CONFIG", () => {
     expect(JSON.stringify(sent)).not.toContain(secret);
   });
 
+  it("end-to-end keys: passed to the components of an edge when they parse; missing or malformed keys stop the node", () => {
+    const cfg = parseConfig('[sync]\nenabled = true\nencryption_key_env = "E2E_KEYS"\n[[sync.topics]]\nname = "pay"\nend_to_end = true\n', "t.toml");
+    const key = Buffer.alloc(32, 7).toString("base64");
+    expect(componentEnv(cfg, tempDataDir("config-env"), { E2E_KEYS: `k1:${key}` }).env.E2E_KEYS).toBe(`k1:${key}`);
+    expect(() => componentEnv(cfg, tempDataDir("config-env"), {})).toThrow(/^t\.toml: environment variable E2E_KEYS \(sync\.encryption_key_env\) is not set/);
+    expect(() => componentEnv(cfg, tempDataDir("config-env"), { E2E_KEYS: "k1:c2hvcnQ=" })).toThrow(/^t\.toml: environment variable E2E_KEYS \(sync\.encryption_key_env\): key k1: 5 bytes; keys are 32 bytes/);
+    expect(() => componentEnv(cfg, tempDataDir("config-env"), { E2E_KEYS: key })).toThrow(/expected kid:BASE64KEY/);
+  });
+
   it("a problem that needs the environment names the file", () => {
     const cfg = parseConfig('[[auth.keys]]\nsecret_env = "TEST_SECRET"\n', "t.toml");
     expect(() => componentEnv(cfg, tempDataDir("config-env"), {})).toThrow(/^t\.toml: auth\.keys\[0\]: environment variable TEST_SECRET is not set/);

@@ -28,6 +28,7 @@ const sync: SyncService = {
     return {
       enabled: st.enabled, role: st.role, paused: st.paused, last_sync_ms: st.lastSyncMs, last_error: st.lastError ?? null,
       lags: st.lags.map((l) => ({ name: l.name, records: l.records, oldest_seconds: l.oldestSeconds })),
+      sealed_refused: { wrong_key: st.sealedRefused.wrongKey, tampered: st.sealedRefused.tampered, unknown_key: st.sealedRefused.unknownKey, not_sealed: st.sealedRefused.notSealed },
     };
   },
   pause: () => syncOutbox.pause(),

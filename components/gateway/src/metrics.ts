@@ -48,7 +48,7 @@ export function metricsText(svc: Services): string {
     }
     for (const c of series) out.push(c.name.startsWith(DURATION_SUM_MICROS) ? `${DURATION}_sum${c.name.slice(DURATION_SUM_MICROS.length)} ${c.value / 1e6}` : `${c.name} ${c.value}`);
   }
-  const sync = (svc.sync?.status() ?? {}) as { enabled?: boolean; paused?: boolean; last_sync_ms?: number; lags?: { name: string; records: number; oldest_seconds: number }[] };
+  const sync = (svc.sync?.status() ?? {}) as { enabled?: boolean; paused?: boolean; last_sync_ms?: number; lags?: { name: string; records: number; oldest_seconds: number }[]; sealed_refused?: Record<string, number> };
   if (sync.enabled) {
     const lags = sync.lags ?? [];
     head("keel_sync_queue_records", "gauge", "Records waiting to sync.");
@@ -58,6 +58,8 @@ export function metricsText(svc: Services): string {
     gauge("keel_sync_lag_seconds", "Age of the oldest record not yet synced, any queue.", Math.max(0, ...lags.map((l) => (l.records ? l.oldest_seconds : 0))));
     gauge("keel_sync_paused", "1 while sync is paused.", sync.paused ? 1 : 0);
     gauge("keel_sync_last_success_ms", "Epoch ms of the last successful sync (0: never).", sync.last_sync_ms ?? 0);
+    head("keel_sync_sealed_refused_total", "counter", "Sealed records refused (end-to-end topics), by reason.");
+    for (const [k, v] of Object.entries(sync.sealed_refused ?? {})) out.push(`keel_sync_sealed_refused_total{reason="${k}"} ${v}`);
   }
   if (svc.mesh) meshMetrics(svc, out);
   return out.join("\n") + "\n";

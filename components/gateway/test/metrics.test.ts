@@ -28,7 +28,7 @@ const stored: Counter[] = [
   { name: 'keel_http_requests_total{class="read",status="404"}', value: 1 },
   { name: "keel_made_up_total", value: 1 },
 ];
-const text = metricsText(fakeServices(stored, { enabled: true, paused: false, last_sync_ms: 5, lags: [{ name: "@outbox", records: 3, oldest_seconds: 12 }, { name: "t", records: 0, oldest_seconds: 40 }] }));
+const text = metricsText(fakeServices(stored, { enabled: true, paused: false, last_sync_ms: 5, lags: [{ name: "@outbox", records: 3, oldest_seconds: 12 }, { name: "t", records: 0, oldest_seconds: 40 }], sealed_refused: { wrong_key: 2, tampered: 0, unknown_key: 0, not_sealed: 1 } }));
 const lines = text.trimEnd().split("\n");
 
 describe("/_keel/metrics text", () => {
@@ -73,5 +73,6 @@ describe("/_keel/metrics text", () => {
     expect(text).toMatch(/\nkeel_http_errors_total\{class="read",error="not_found"\} 1\n/);
     expect(text).toMatch(/\nkeel_sync_lag_seconds 12\n/);
     expect(text).toMatch(/\nkeel_sync_queue_records\{name="@outbox"\} 3\n/);
+    expect(text).toMatch(/\n# TYPE keel_sync_sealed_refused_total counter\nkeel_sync_sealed_refused_total\{reason="wrong_key"\} 2\n(.+\n){2}keel_sync_sealed_refused_total\{reason="not_sealed"\} 1\n/);
   });
 });

@@ -6,6 +6,7 @@ import { WasiDir } from "@keel/wasi-dir/wasi";
 import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
 import * as replication from "keel:storage/replication@0.1.0";
+import { getRandomBytes } from "wasi:random/random@0.2.12";
 import { syncConfig } from "./config.ts";
 import { Sync, SyncError, type Storage } from "./outbox.ts";
 import { describeThrown } from "@keel/model";
@@ -36,7 +37,7 @@ let sync: Sync | undefined;
 function current(): Sync {
   if (!sync) {
     const { config, env } = nodeConfig();
-    sync = new Sync(WasiDir.open(), syncConfig(config, env), storage);
+    sync = new Sync(WasiDir.open(), syncConfig(config, env), storage, (n) => getRandomBytes(n));
   }
   return sync;
 }
@@ -60,7 +61,11 @@ function orElse<T>(f: () => T, fallback: T): T {
 }
 
 export const outbox: typeof Outbox = {
-  status: () => guard(() => current().status(Date.now())),
+  status: () => guard(() => {
+    const st = current().status(Date.now());
+    const r = st.sealedRefused;
+    return { ...st, sealedRefused: { wrongKey: r.wrong_key, tampered: r.tampered, unknownKey: r.unknown_key, notSealed: r.not_sealed } };
+  }),
   plan: () => {
     const c = orElse(() => current().cfg, null);
     if (!c || !c.enabled || c.role !== "edge" || !c.cloudUrl) return null;

@@ -1,6 +1,7 @@
 // Sync settings from edge.toml's [node] and [sync] (passed as JSON in KEEL_NODE_CONFIG). Missing
 // or bad values fall back to defaults; the host reports bad config files before anything starts.
 import { DEFAULT_NODE_ID, outbound } from "@keel/model";
+import { parseSealKeys, type SealKey } from "@keel/wire";
 
 export interface SyncConfig {
   enabled: boolean;
@@ -21,6 +22,12 @@ export interface SyncConfig {
   /** Key prefixes and topics an edge pulls (cloud_to_edge, bidirectional). */
   pullPrefixes: string[];
   pullTopics: string[];
+  /** Topics marked end_to_end: sealed on the edge, stored and forwarded sealed by the cloud. */
+  endToEnd: string[];
+  /** [sync] encryption_key_env's keys: the first seals, all open (none on a cloud). */
+  keys: SealKey[];
+  /** Why the keys could not be read (the host checks them at start; this is a second guard). */
+  keyProblem: string;
 }
 
 export function syncConfig(config: unknown, env: Map<string, string>): SyncConfig {
@@ -30,6 +37,16 @@ export function syncConfig(config: unknown, env: Map<string, string>): SyncConfi
   const num = (v: unknown, d: number, min: number, max: number) => (typeof v === "number" && v >= min && v <= max ? Math.floor(v) : d);
   const out = outbound(s, role);
   const pulls = outbound(s, role === "edge" ? "cloud" : "edge");
+  let keys: SealKey[] = [];
+  let keyProblem = "";
+  if (role === "edge" && typeof s.encryption_key_env === "string") {
+    try {
+      keys = parseSealKeys(env.get(s.encryption_key_env) ?? "");
+    } catch (e) {
+      keyProblem = `${s.encryption_key_env}: ${(e as Error).message}`;
+    }
+  }
+  const topics = Array.isArray(s.topics) ? (s.topics as { name?: unknown; end_to_end?: unknown }[]) : [];
   return {
     enabled: s.enabled === true,
     role,
@@ -46,5 +63,8 @@ export function syncConfig(config: unknown, env: Map<string, string>): SyncConfi
     prefixes: out.prefixes,
     pullPrefixes: pulls.prefixes,
     pullTopics: pulls.topics,
+    endToEnd: topics.filter((t) => t.end_to_end === true && typeof t.name === "string").map((t) => t.name as string),
+    keys,
+    keyProblem,
   };
 }

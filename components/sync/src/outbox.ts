@@ -5,13 +5,20 @@
 // sent once), in the wire format of @keel/wire. The cursors move only when the cloud has answered
 // 200, so a lost or retried batch is resent, and the cloud drops what it already has (per-edge
 // topic offsets; key versions are idempotent).
-import type { Dir } from "@keel/wasi-dir";
-import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+//
+// End-to-end topics (`end_to_end = true`): the edge seals each record's payload (@keel/wire
+// seal.ts) before it leaves; the cloud checks only their shape, stores them in `<topic>--<edge>`
+// as any record, and when it also sends the topic (bidirectional on the cloud) forwards them
+// into its own `<topic>` as {n: origin, o: origin offset, t, b: sealed}; edges pulling the topic
+// open each one before storing anything. A record that cannot be opened refuses the whole pulled
+// batch, and is counted (`sync/sealed-refused`, keel_sync_sealed_refused_total).
+import { withLock, type Dir } from "@keel/wasi-dir";
+import { encodeUtf8, decodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
 import { isNodeId } from "@keel/model";
 import type { SyncConfig } from "./config.ts";
 import {
-  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelope, envelopeOffset, kvItems, topicItem,
-  type BatchDoc, type KeyState, type KvItem, type LogRecord, type PullDoc, type RemoteVersion, type TopicItem,
+  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelope, envelopeOffset, kvItems, openRecord, SealError, sealedHeader, sealRecord, topicItem,
+  type BatchDoc, type KeyState, type KvItem, type LogRecord, type PullDoc, type RemoteVersion, type SealRefusal, type StoredRecord, type TopicItem,
 } from "@keel/wire";
 import { WireError as SyncError } from "@keel/wire";
 
@@ -53,16 +60,32 @@ export interface Storage {
 
 interface RunState { lastSyncMs: number; lastAttemptMs: number; lastError: string | null }
 
+/** Sealed records refused on this node, by reason (durable: `sync/sealed-refused`). */
+export type SealedRefusals = Record<SealRefusal, number>;
+
+const REFUSED_FILE = "sync/sealed-refused";
+
+/** Cryptographically random bytes: wasi:random in the component, WebCrypto in Node. */
+export type RandomBytes = (n: number) => Uint8Array;
+
+const webRandom: RandomBytes = (n) => {
+  const c = (globalThis as { crypto?: { getRandomValues(b: Uint8Array): Uint8Array } }).crypto;
+  if (!c) throw new SyncError("no source of random bytes to seal with");
+  return c.getRandomValues(new Uint8Array(n));
+};
+
 export class Sync {
   readonly cfg: SyncConfig;
   /** Sync's own run state (`sync/state`, `sync/paused`, `sync/run.lock`); the data is storage's. */
   private readonly dir: Dir;
   private readonly storage: Storage;
+  private readonly random: RandomBytes;
 
-  constructor(dir: Dir, cfg: SyncConfig, storage: Storage) {
+  constructor(dir: Dir, cfg: SyncConfig, storage: Storage, random: RandomBytes = webRandom) {
     this.dir = dir;
     this.cfg = cfg;
     this.storage = storage;
+    this.random = random;
   }
 
   // ---- edge: state -------------------------------------------------------------------
@@ -103,7 +126,64 @@ export class Sync {
 
   status(nowMs: number) {
     const s = this.state();
-    return { enabled: this.cfg.enabled, role: this.cfg.role, paused: this.paused(), lastSyncMs: s.lastSyncMs, lastError: s.lastError, lags: this.cfg.enabled ? this.lags(nowMs) : [] };
+    return { enabled: this.cfg.enabled, role: this.cfg.role, paused: this.paused(), lastSyncMs: s.lastSyncMs, lastError: s.lastError, lags: this.cfg.enabled ? this.lags(nowMs) : [], sealedRefused: this.sealedRefused() };
+  }
+
+  // ---- end-to-end topics ----------------------------------------------------------------
+  sealedRefused(): SealedRefusals {
+    const counts: SealedRefusals = { wrong_key: 0, tampered: 0, unknown_key: 0, not_sealed: 0 };
+    try {
+      const raw = this.dir.read(REFUSED_FILE);
+      const saved = raw ? (JSON.parse(decodeUtf8(raw)) as Partial<SealedRefusals>) : {};
+      for (const k of Object.keys(counts) as SealRefusal[]) if (Number.isSafeInteger(saved[k])) counts[k] = saved[k]!;
+    } catch {
+      // a damaged file (it is not fsynced) starts the counts again
+    }
+    return counts;
+  }
+
+  /** Count a refusal (under a lock: the cloud takes pushes in parallel instances). */
+  private countRefusal(reason: SealRefusal): void {
+    try {
+      this.dir.mkdirp("sync");
+      withLock(this.dir, REFUSED_FILE, () => Date.now(), () => {
+        const counts = this.sealedRefused();
+        counts[reason]++;
+        this.dir.writeAtomic(REFUSED_FILE, encodeUtf8(JSON.stringify(counts)), false);
+      });
+    } catch {
+      // a counter is not worth hiding the refusal over
+    }
+  }
+
+  /** Run `check`; a SealError is counted and rethrown with where it happened. */
+  private refusing<T>(topic: string, check: () => T): T {
+    try {
+      return check();
+    } catch (e) {
+      if (!(e instanceof SealError)) throw e;
+      this.countRefusal(e.reason);
+      throw new SealError(e.reason, `end-to-end topic ${topic}: ${e.message}; the batch was refused and nothing applied`);
+    }
+  }
+
+  /** The payloads of an end-to-end topic, sealed with the first key, bound to topic, this node and offset. */
+  private sealed(topic: string, records: LogRecord[]): LogRecord[] {
+    if (!this.cfg.keys.length) throw new SyncError(`end-to-end topic ${topic}: no key to seal with (${this.cfg.keyProblem || "[sync] encryption_key_env names none"}); nothing was sent`);
+    return records.map((r) => ({ ...r, payload: sealRecord(this.cfg.keys, { topic, origin: this.cfg.node, offset: r.offset }, r.payload, this.random) }));
+  }
+
+  /**
+   * Pulled records of an end-to-end topic (forwarded envelopes {n, o, t, b}), opened; any
+   * record that is not one, or does not open, refuses the batch.
+   */
+  private opened(topic: string, records: StoredRecord[]): StoredRecord[] {
+    return records.map(([offset, t, b]) => {
+      const fwd = forwarded(b);
+      if (!fwd) throw new SealError("not_sealed", `record ${offset} is not a sealed record forwarded by the cloud`);
+      const plain = openRecord(this.cfg.keys, { topic, origin: fwd.n, offset: fwd.o }, fwd.sealed);
+      return [offset, t, toBase64(plain), fwd.n, fwd.o];
+    });
   }
 
   /** A sync is due when this edge syncs, is not paused, the interval passed and something waits. */
@@ -155,7 +235,7 @@ export class Sync {
       if (!records.length) continue;
       cursors[topic] = records[records.length - 1].offset;
       budget -= records.length;
-      doc.topics.push(topicItem(topic, records));
+      doc.topics.push(topicItem(topic, this.cfg.endToEnd.includes(topic) ? this.sealed(topic, records) : records));
     }
     if (!Object.keys(cursors).length) return null;
     const { body, raw } = encodeBody(doc, this.cfg.compress);
@@ -194,7 +274,11 @@ export class Sync {
   applyPulled(body: Uint8Array): number {
     const doc = decodeBody(body) as { kv?: KvItem[]; next?: number; topics?: TopicItem[] };
     const checked = (Array.isArray(doc.kv) ? doc.kv : []).map((x) => checkKvItem(x));
-    const topics = (Array.isArray(doc.topics) ? doc.topics : []).map((t) => checkTopicItem(t, "cloud"));
+    const topics = (Array.isArray(doc.topics) ? doc.topics : []).map((t) => {
+      const c = checkTopicItem(t, "cloud");
+      // Opened before anything is applied: one record that does not open refuses the batch.
+      return this.cfg.endToEnd.includes(t.t) ? { ...c, records: this.refusing(t.t, () => this.opened(t.t, c.records)) } : c;
+    });
     for (const x of checked) this.storage.apply(x.key, x.remote);
     let records = 0;
     for (const t of topics) records += this.storeFresh(t.target, t.records).stored;
@@ -202,10 +286,15 @@ export class Sync {
     return checked.length + records;
   }
 
-  /** Store the records past the last one already in `target` (envelopes); a resent record is skipped. */
-  private storeFresh(target: string, records: [number, number, string][]): { stored: number; duplicates: number } {
+  /**
+   * Store the records past the last one already in `target` (envelopes); a resent record is
+   * skipped. `forward` (a cloud topic) gets the fresh ones first, as {n: sender, o, t, b}: a
+   * crash between the two writes forwards a record twice rather than never.
+   */
+  private storeFresh(target: string, records: StoredRecord[], forward?: { topic: string; from: string }): { stored: number; duplicates: number } {
     const last = envelopeOffset(this.storage.lastRecord(target));
     const fresh = records.filter(([o]) => o > last);
+    if (fresh.length && forward) this.storage.append(forward.topic, fresh.map(([o, t, b]) => encodeUtf8(JSON.stringify({ n: forward.from, o, t, b }))));
     if (fresh.length) this.storage.append(target, fresh.map(envelope));
     return { stored: fresh.length, duplicates: records.length - fresh.length };
   }
@@ -219,14 +308,21 @@ export class Sync {
     if (doc?.v !== 1 || !Array.isArray(doc.kv) || !Array.isArray(doc.topics)) throw new SyncError("not a Keel sync batch");
     // Check everything before storing anything.
     const versions = doc.kv.map((x) => checkKvItem(x));
-    const topics = doc.topics.map((t) => checkTopicItem(t, edge));
+    const topics = doc.topics.map((t) => {
+      const c = checkTopicItem(t, edge);
+      // The cloud cannot open sealed records; it checks their shape (what is not sealed is refused).
+      if (this.cfg.endToEnd.includes(t.t)) this.refusing(t.t, () => c.records.forEach(([o, , b]) => withOffset(o, () => sealedHeader(fromBase64(b)!))));
+      return c;
+    });
     for (const v of versions) this.storage.apply(v.key, v.remote);
     let records = 0;
     let duplicates = 0;
     for (const t of topics) {
       // The cloud keeps each edge's records in `<topic>--<edge>`: the last one stored says where
       // this edge is, in the same write as the records themselves.
-      const r = this.storeFresh(t.target, t.records);
+      // An end-to-end topic the cloud also sends: forwarded, sealed, to the edges that pull it.
+      const forward = this.cfg.endToEnd.includes(t.topic) && this.cfg.topics.includes(t.topic) ? { topic: t.topic, from: edge } : undefined;
+      const r = this.storeFresh(t.target, t.records, forward);
       records += r.stored;
       duplicates += r.duplicates;
     }
@@ -247,5 +343,26 @@ export class Sync {
     const next = changes.last !== null ? changes.last + 1 : cursor;
     const doc: PullDoc = { v: 1, kv: kvItems(changes.keys), next, topics };
     return encodeBody(doc, this.cfg.compress).body;
+  }
+}
+
+/** Name the record a shape check refused. */
+function withOffset(offset: number, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    if (e instanceof SealError) throw new SealError(e.reason, `record ${offset}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A forwarded record {n: origin, o: its offset there, b: sealed} from its base64 payload; null when it is not one. */
+function forwarded(b64: string): { n: string; o: number; sealed: Uint8Array } | null {
+  try {
+    const f = JSON.parse(decodeUtf8(fromBase64(b64)!)) as { n?: unknown; o?: unknown; b?: unknown };
+    const sealed = typeof f?.b === "string" ? fromBase64(f.b) : null;
+    return sealed && typeof f.n === "string" && typeof f.o === "number" && Number.isSafeInteger(f.o) ? { n: f.n, o: f.o, sealed } : null;
+  } catch {
+    return null; // not JSON: not a forwarded record
   }
 }

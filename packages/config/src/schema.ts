@@ -37,7 +37,26 @@ export const sections = {
   observability: v.optional(observability, {}),
 };
 
-export const EdgeTomlSchema = table(sections);
+/** An issue at a key path (valibot wants full path items; only the keys are read, for lines). */
+const at = (keys: (string | number)[]) => keys.map((key) => ({ type: "object", origin: "value", input: {}, key, value: undefined })) as unknown as [v.IssuePathItem, ...v.IssuePathItem[]];
+
+/**
+ * Rules across sections. End-to-end topics: an edge seals and opens them, so it must name its
+ * keys; the cloud only stores and forwards them and must never hold the keys.
+ */
+const crossSection = v.rawCheck<v.InferOutput<ReturnType<typeof table<typeof sections>>>>(({ dataset, addIssue }) => {
+  if (!dataset.typed) return;
+  const { node, sync } = dataset.value;
+  if (node.role === "cloud" && sync.encryption_key_env !== undefined) {
+    addIssue({ message: "a cloud node never holds end-to-end keys (it stores and forwards sealed records); remove encryption_key_env", path: at(["sync", "encryption_key_env"]) });
+  }
+  if (node.role === "edge" && sync.encryption_key_env === undefined) {
+    const i = sync.topics.findIndex((t) => t.end_to_end);
+    if (i >= 0) addIssue({ message: "an end-to-end topic needs [sync] encryption_key_env on an edge (the environment variable holding kid:BASE64KEY keys)", path: at(["sync", "topics", i, "end_to_end"]) });
+  }
+});
+
+export const EdgeTomlSchema = v.pipe(table(sections), crossSection);
 
 /** A validated edge.toml with every default applied. */
 export type EdgeToml = v.InferOutput<typeof EdgeTomlSchema>;

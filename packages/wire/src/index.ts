@@ -4,13 +4,15 @@
 // {k, v: stamp, o: origin, b: base64 value or null, r: superseded versions}; topic records as
 // [offset, timestamp ms, base64 payload]. Stored on the receiving side, a topic record is an
 // envelope {o: sender's offset, t, b} in `<topic>--<sender>`, so where the sender is is read from
-// the same write as the records.
+// the same write as the records. End-to-end topics seal each payload (seal.ts).
 import { gzipSync, gunzipSync } from "fflate";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
 import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
-/** A document or item that is not what the wire format allows (the receiver answers 400). */
-export class WireError extends Error {}
+import { WireError } from "./errors.ts";
+
+export { WireError };
+export { MIN_SEALED_BYTES, SEAL_REFUSALS, SealError, openRecord, parseSealKeys, sealRecord, sealedHeader, type SealContext, type SealKey, type SealRefusal } from "./seal.ts";
 
 /** Largest batch a node accepts, after decompression (a gzip bomb is refused before inflating). */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
@@ -85,17 +87,23 @@ export function checkKvItem(x: KvItem): { key: string; remote: RemoteVersion } {
 }
 
 /** A topic item from `sender`, checked; its records go to `<topic>--<sender>`. */
-export function checkTopicItem(t: TopicItem, sender: string): { target: string; records: [number, number, string][] } {
+/**
+ * A received topic record: [sender's offset, timestamp ms, base64 payload], and for a record an
+ * edge opened from an end-to-end topic, the edge that sealed it and its offset there.
+ */
+export type StoredRecord = [number, number, string] | [number, number, string, string, number];
+
+export function checkTopicItem(t: TopicItem, sender: string): { topic: string; target: string; records: StoredRecord[] } {
   if (typeof t?.t !== "string" || !isReplicableTopic(t.t) || !Array.isArray(t.r)) throw new WireError("bad topic in batch");
   for (const r of t.r) {
     if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || typeof r[1] !== "number" || typeof r[2] !== "string" || !fromBase64(r[2])) throw new WireError(`bad record in topic ${t.t}`);
   }
-  return { target: scopedTopic(t.t, sender), records: t.r };
+  return { topic: t.t, target: scopedTopic(t.t, sender), records: t.r };
 }
 
-/** The stored form of a received record. */
-export function envelope([o, t, b]: [number, number, string]): Uint8Array {
-  return encodeUtf8(JSON.stringify({ o, t, b }));
+/** The stored form of a received record ({o, t, b}, plus n and p: origin and its offset, when opened). */
+export function envelope([o, t, b, n, p]: StoredRecord): Uint8Array {
+  return encodeUtf8(JSON.stringify(n === undefined ? { o, t, b } : { o, t, b, n, p }));
 }
 
 /** The sender's offset in a stored envelope; -1 when there is none or it is not an envelope. */
