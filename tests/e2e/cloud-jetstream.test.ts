@@ -20,9 +20,11 @@ const SYNC = {
   interval_seconds: 3600, // runs are triggered explicitly (POST /_keel/sync/now)
   batch_size: 40,
   max_attempts: 3,
-  topics: [{ name: "events", direction: "edge_to_cloud" }, { name: "notices", direction: "cloud_to_edge" }],
+  topics: [{ name: "events", direction: "edge_to_cloud" }, { name: "notices", direction: "cloud_to_edge" }, { name: "payroll", direction: "bidirectional", end_to_end: true }],
   prefixes: [{ prefix: "orders/", direction: "bidirectional" }],
 };
+/** The edges' sealing key (end_to_end topic `payroll`); the cloud never has it. */
+const KEYS = `k1:${Buffer.alloc(32, 7).toString("base64")}`;
 const now = () => Math.floor(Date.now() / 1000);
 const token = (claims: Record<string, unknown>) => mintToken(SECRET, "local", { iss: "keel-local", aud: "keel", exp: now() + 3600, ...claims });
 const ADMIN = { authorization: `Bearer ${token({ sub: "op", scope: "admin read write" })}` };
@@ -95,8 +97,8 @@ describe.skipIf(!!skip)("cloud tier on a 3-server JetStream cluster", () => {
     const kinds: HostKind[] = ["wasmtime", "node", "wasmtime"];
     for (const [i, kind] of kinds.entries()) {
       const id = `edge-${i + 1}`;
-      const config = configVariant({ node: { id, role: "edge" }, sync: { ...SYNC, cloud_url: balancer.url, token_env: "KEEL_SYNC_TOKEN" }, rate_limit: { enabled: false } });
-      const node = await startNode(kind, { env: { KEEL_JWT_SECRET: SECRET, KEEL_SYNC_TOKEN: token({ sub: `node:${id}`, node: id, scope: "sync" }), KEEL_CONFIG: config } });
+      const config = configVariant({ node: { id, role: "edge" }, sync: { ...SYNC, cloud_url: balancer.url, token_env: "KEEL_SYNC_TOKEN", encryption_key_env: "KEEL_SYNC_KEYS" }, rate_limit: { enabled: false } });
+      const node = await startNode(kind, { env: { KEEL_JWT_SECRET: SECRET, KEEL_SYNC_TOKEN: token({ sub: `node:${id}`, node: id, scope: "sync" }), KEEL_SYNC_KEYS: KEYS, KEEL_CONFIG: config } });
       edges.push({ id, kind, node });
     }
   }, 120_000);
@@ -148,6 +150,33 @@ describe.skipIf(!!skip)("cloud tier on a 3-server JetStream cluster", () => {
       const page = (await (await fetch(`${e.node.url}/v1/topics/notices--cloud/records?from=0&max=1000`)).json()) as { records: { value: string }[] };
       expect(page.records.map((r) => Buffer.from((JSON.parse(r.value) as { b: string }).b, "base64").toString())).toEqual(Array.from({ length: 30 }, (_, i) => `notice ${i}`));
     }
+  }, 60_000);
+
+  it("an end_to_end topic: JetStream holds only ciphertext; every edge with the key reads every edge's records", async () => {
+    const marker = "SALARY-MARKER";
+    const r = await fetch(`${edges[0].node.url}/v1/topics/payroll/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ records: [`${marker} 1`, `${marker} 2`] }) });
+    expect(r.status).toBe(200);
+    for (let round = 0; round < 2; round++) await Promise.all(edges.map((e) => drain(e.node)));
+    const jsm = await jetstreamManager(nc);
+    const stored = [];
+    for await (const m of await jsm.direct.getBatch("keel_t_payroll", { seq: 1, batch: 100 })) stored.push(Buffer.from(m.data).toString("latin1"));
+    expect(stored).toHaveLength(2);
+    expect(stored.join("")).not.toContain("SALARY");
+    for (const e of edges) {
+      const page = (await (await fetch(`${e.node.url}/v1/topics/payroll--cloud/records?from=0&max=100`)).json()) as { records: { value: string }[] };
+      const opened = page.records.map((x) => JSON.parse(x.value) as { b: string; n: string; p: number });
+      expect(opened.map((x) => [Buffer.from(x.b, "base64").toString(), x.n, x.p])).toEqual([[`${marker} 1`, "edge-1", 0], [`${marker} 2`, "edge-1", 1]]);
+    }
+    // A record pushed unsealed into an end-to-end topic is refused, stored nowhere, and counted.
+    const gw = `http://127.0.0.1:${gatewayPorts[1]}`;
+    const push = await fetch(`${gw}/_keel/sync/push`, {
+      method: "POST", headers: { authorization: `Bearer ${token({ sub: "node:edge-1", node: "edge-1", scope: "sync" })}` },
+      body: JSON.stringify({ v: 1, node: "edge-1", kv: [], topics: [{ t: "payroll", r: [[2, Date.now(), Buffer.from("plain").toString("base64")]] }] }),
+    });
+    expect(push.status).toBe(400);
+    expect(((await push.json()) as { message: string }).message).toMatch(/end-to-end topic payroll: record 2/);
+    expect(await (await fetch(`${gw}/_keel/metrics`, { headers: ADMIN })).text()).toMatch(/^keel_cloud_not_sealed_total 1$/m);
+    expect((await jsm.streams.info("keel_t_payroll")).state.messages).toBe(2);
   }, 60_000);
 
   it("the stream leader and a gateway die mid-sync; once back, every record is stored exactly once and keys converge", async () => {

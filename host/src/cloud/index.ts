@@ -39,6 +39,7 @@ export function startCloudTier(host: Host, config: EdgeConfig, env: NodeJS.Proce
   const store = new JetStreamCloud({
     servers: c.servers, replicas: c.replicas, name: c.name, requestTimeoutMs: c.request_timeout_ms, token,
     pullTopics: sends.topics, pullKeys: sends.prefixes.length > 0, compress: config.raw.sync.compression,
+    endToEnd: config.raw.sync.topics.filter((t) => t.end_to_end).map((t) => t.name),
   }, (key, local, remote): Resolution => {
     const r = resolver.resolve(key, toWit(local), toWit(remote));
     const decision = r.decision.tag === "merged" ? { tag: "merged" as const, val: r.decision.val ?? null } : (r.decision as Resolution["decision"]);
@@ -63,5 +64,6 @@ function cloudMetricsText(store: JetStreamCloud): string {
   counter("keel_cloud_versions_total", "Key versions applied through conflict resolution to the JetStream KV bucket.", s.versions);
   counter("keel_cloud_races_total", "Compare-and-set or expected-sequence races lost to another gateway and retried.", s.retries);
   counter("keel_cloud_unavailable_total", "Pushes and pulls answered 503 because JetStream did not answer.", s.unavailable);
+  counter("keel_cloud_not_sealed_total", "Pushes refused because a record of an end-to-end topic was not sealed.", s.notSealed);
   return lines.join("\n") + "\n";
 }

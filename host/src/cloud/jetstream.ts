@@ -24,7 +24,7 @@ import {
   applyDecision, asVersion, created, isDuplicate, isNodeId, localPart,
   type Part, type RemotePart, type Resolution, type Version,
 } from "@keel/model";
-import { checkKvItem, checkTopicItem, decodeBody, encodeBody, WireError, type BatchDoc, type KvItem, type PullDoc, type TopicItem } from "@keel/wire";
+import { checkKvItem, checkTopicItem, decodeBody, encodeBody, sealedHeader, SealError, WireError, type BatchDoc, type KvItem, type PullDoc, type TopicItem } from "@keel/wire";
 
 export interface JetStreamSettings {
   servers: string[];
@@ -36,6 +36,12 @@ export interface JetStreamSettings {
   pullTopics: string[];
   /** Whether key versions are pulled at all (the cloud has cloud_to_edge or bidirectional prefixes). */
   pullKeys: boolean;
+  /**
+   * Topics marked end_to_end: pushes must hold sealed records (their shape is checked; the cloud
+   * has no key), and pulls of such a topic forward every edge's sealed records as the local store
+   * does ({n: origin edge, o: its offset, t, b}), for edges holding the key to open.
+   */
+  endToEnd: string[];
   compress: boolean;
 }
 
@@ -54,6 +60,8 @@ export interface CloudStats {
   /** Compare-and-set or expected-sequence races lost and retried. */
   retries: number;
   unavailable: number;
+  /** Pushes refused because a record of an end-to-end topic was not sealed. */
+  notSealed: number;
 }
 
 /** Atomic batches hold at most 1000 messages (a server limit). */
@@ -64,6 +72,11 @@ const CLOUD_SUBJECT = "%cloud";
 /** A topic or node name as one subject token and stream-name part: `_` → `__`, `.` → `_d`. */
 export function token(name: string): string {
   return name.replace(/_/g, "__").replace(/\./g, "_d");
+}
+
+/** The name a token stands for (`token` backwards). */
+export function untoken(tok: string): string {
+  return tok.replace(/_(_|d)/g, (_, c: string) => (c === "_" ? "_" : "."));
 }
 
 /** A Keel key as a JetStream KV key (which allows only A-Z a-z 0-9 - _ = . /). */
@@ -87,7 +100,7 @@ const isRace = (e: unknown) => /wrong last sequence|wrong last msg|10071|10164/i
 const isNotFound = (e: unknown) => /no message found|not found|404|10037|10059/i.test(String((e as Error)?.message ?? e));
 
 export class JetStreamCloud {
-  readonly stats: CloudStats = { pushes: 0, pulls: 0, records: 0, duplicates: 0, versions: 0, retries: 0, unavailable: 0 };
+  readonly stats: CloudStats = { pushes: 0, pulls: 0, records: 0, duplicates: 0, versions: 0, retries: 0, unavailable: 0, notSealed: 0 };
   private readonly cfg: JetStreamSettings;
   private readonly resolve: Resolve;
   private readonly ready: Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager; kv: KV }>;
@@ -170,7 +183,21 @@ export class JetStreamCloud {
     if (doc?.v !== 1 || !Array.isArray(doc.kv) || !Array.isArray(doc.topics)) throw new WireError("not a Keel sync batch");
     // Check everything before storing anything.
     const versions = doc.kv.map((x) => checkKvItem(x));
-    const topics = doc.topics.map((t) => ({ topic: t.t, records: checkTopicItem(t, edge).records }));
+    const topics = doc.topics.map((t) => {
+      const records = checkTopicItem(t, edge).records.map(([o, ts, b]): [number, number, string] => [o, ts, b]);
+      if (this.cfg.endToEnd.includes(t.t)) {
+        for (const [o, , b] of records) {
+          try {
+            sealedHeader(fromBase64(b)!);
+          } catch (e) {
+            if (!(e instanceof SealError)) throw e;
+            this.stats.notSealed++;
+            throw new SealError(e.reason, `end-to-end topic ${t.t}: record ${o}: ${e.message}; the batch was refused and nothing applied`);
+          }
+        }
+      }
+      return { topic: t.t, records };
+    });
     const c = await this.guard(() => this.conn());
     let records = 0;
     let duplicates = 0;
@@ -286,8 +313,16 @@ export class JetStreamCloud {
       for (const tc of topicCursors) {
         if (!this.cfg.pullTopics.includes(tc.topic)) continue; // only topics the cloud sends
         const stream = await this.topicStream(tc.topic, c.jsm);
-        const msgs = await this.range(c.jsm, stream, Math.max(1, tc.next), Math.min(limit, 1000), this.subject(tc.topic, CLOUD_SUBJECT));
-        if (msgs.length) doc.topics.push({ t: tc.topic, r: msgs.map((m) => [m.seq, Number(m.header?.get("Keel-Time")) || m.time.getTime(), toBase64(m.data)]) } satisfies TopicItem);
+        const sealed = this.cfg.endToEnd.includes(tc.topic);
+        // An end-to-end topic forwards what every edge pushed (sealed); others serve what cloud services published.
+        const msgs = await this.range(c.jsm, stream, Math.max(1, tc.next), Math.min(limit, 1000), sealed ? undefined : this.subject(tc.topic, CLOUD_SUBJECT));
+        const time = (m: (typeof msgs)[number]) => Number(m.header?.get("Keel-Time")) || m.time.getTime();
+        const payload = (m: (typeof msgs)[number]) => {
+          const from = m.subject.slice(m.subject.lastIndexOf(".") + 1);
+          if (!sealed || from === CLOUD_SUBJECT) return toBase64(m.data);
+          return toBase64(encodeUtf8(JSON.stringify({ n: untoken(from), o: Number(m.header?.get("Keel-Offset")), t: time(m), b: toBase64(m.data) })));
+        };
+        if (msgs.length) doc.topics.push({ t: tc.topic, r: msgs.map((m) => [m.seq, time(m), payload(m)]) } satisfies TopicItem);
       }
       if (this.cfg.pullKeys) {
         const msgs = await this.range(c.jsm, `KV_${this.cfg.name}_kv`, Math.max(1, cursor), limit);

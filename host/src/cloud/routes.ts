@@ -91,7 +91,7 @@ export async function handleCloudRoute(req: PlainRequest, store: JetStreamCloud,
     const body = await store.pull(node, cursor, topics, max);
     return { status: 200, headers: [["content-type", "application/json"]], body };
   } catch (e) {
-    if (e instanceof WireError) return error(400, "bad_batch", e.message);
+    if (e instanceof WireError) return error(400, "bad_batch", e.message); // SealError too: an unsealed end-to-end record
     if (e instanceof StoreUnavailable) return error(503, "store_unavailable", e.message, [["retry-after", "1"]]);
     throw e;
   }
