@@ -135,6 +135,40 @@ describe("membership", () => {
     expect(state()).toMatchObject({ state: "alive", failures: 0 });
   });
 
+  it("a round asks gossip_fanout alive peers, the longest unasked first, plus every suspect; writes still reach all", () => {
+    const ids = ["a", "b", "c", "d", "e", "f", "g"];
+    const nodes = ids.map((id) => node(id, ids.filter((x) => x !== id), { gossip_fanout: 2 }));
+    const [a] = nodes;
+    const asked: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = a.mesh.beginRound(a.clock.now)!;
+      asked.push(r.exchanges.map((x) => x.peer));
+      a.mesh.endRound();
+      a.clock.now += 100;
+    }
+    // Six peers, two a round: each asked once in three rounds.
+    expect(asked.map((x) => x.length)).toEqual([2, 2, 2]);
+    expect(asked.flat().sort()).toEqual(["b", "c", "d", "e", "f", "g"]);
+    // A suspect is asked every round on top of the fanout, until it answers or is dead.
+    a.mesh.unreachable("b", a.clock.now);
+    for (let i = 0; i < 3; i++) {
+      const r = a.mesh.beginRound(a.clock.now)!;
+      expect(r.exchanges.map((x) => x.peer)).toContain("b");
+      expect(r.exchanges).toHaveLength(3);
+      a.mesh.endRound();
+      a.clock.now += 100;
+    }
+    // A write on g reaches every node though no round asks every peer.
+    nodes[6].store.put("s/k", b("from g"));
+    for (let r = 0; r < 8 && !nodes.every((n) => text(n.store.kv.get("s/k")?.value) === "from g"); r++) {
+      for (const n of nodes) {
+        n.clock.now += 100;
+        round(n, nodes);
+      }
+    }
+    expect(nodes.map((n) => text(n.store.kv.get("s/k")?.value))).toEqual(ids.map(() => "from g"));
+  });
+
   it("a suspect another peer has heard from is not declared dead", () => {
     const [a, bb, c] = [node("a", ["b", "c"]), node("b", ["a", "c"]), node("c", ["a", "b"])];
     const all = [a, bb, c];

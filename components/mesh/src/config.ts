@@ -16,6 +16,8 @@ export interface MeshConfig {
   topics: string[];
   prefixes: string[];
   intervalMs: number;
+  /** Alive peers asked per round (suspect peers and dead ones due for a retry come on top). */
+  fanout: number;
   suspectMs: number;
   timeoutMs: number;
   maxPeers: number;
@@ -39,6 +41,7 @@ export function meshConfig(config: unknown, env: Map<string, string>): MeshConfi
     topics: strings(m.replicated_topics).filter(isReplicableTopic),
     prefixes: strings(m.replicated_prefixes),
     intervalMs: num(m.gossip_interval_ms, 1000),
+    fanout: num(m.gossip_fanout, 3),
     suspectMs: num(m.suspect_timeout_ms, 2000),
     timeoutMs: num(m.probe_timeout_ms, 1000),
     maxPeers: num(m.max_peers, 16),

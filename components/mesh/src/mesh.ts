@@ -65,6 +65,8 @@ export interface Peer {
   /** The peer's membership hash and the peers it suspects, as it last sent them. */
   theirMh?: string;
   theirSus?: string[];
+  /** When this node last asked it (picks who is asked next: the longest unasked first). */
+  askedMs?: number;
 }
 
 interface Counters { rounds: number; served: number; bytesSent: number; bytesReceived: number; repaired: number; failed: number }
@@ -240,7 +242,8 @@ export class Mesh {
       const vectors = this.vectors();
       return this.update((s) => {
         s.lastRoundMs = now;
-        const targets = Object.values(s.peers).filter((p) => p.state !== "dead" || p.nextTryMs <= now);
+        const targets = pickTargets(Object.values(s.peers), this.cfg.fanout, now);
+        for (const p of targets) p.askedMs = now;
         const exchanges = targets.map((p) => {
           const message = encodeUtf8(JSON.stringify(this.message(s, p, vectors)));
           s.counters.bytesSent += message.length;
@@ -476,6 +479,18 @@ function fnv1a(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, "0");
+}
+
+/**
+ * Who a round asks: `fanout` alive peers, those asked longest ago first (so each is asked every
+ * ⌈alive ÷ fanout⌉ rounds), plus every suspect peer (to clear or confirm the suspicion within
+ * suspect_timeout_ms) and the dead ones due for a retry. A round costs O(fanout), not O(peers):
+ * the mesh's total gossip grows with N, not N² — changes still spread to everyone in a few
+ * rounds, since every exchange carries what either side lacks of all nodes' writes.
+ */
+export function pickTargets(peers: Peer[], fanout: number, now: number): Peer[] {
+  const alive = peers.filter((p) => p.state === "alive").sort((a, b) => (a.askedMs ?? 0) - (b.askedMs ?? 0) || (a.id < b.id ? -1 : 1));
+  return [...alive.slice(0, Math.max(1, fanout)), ...peers.filter((p) => p.state === "suspect" || (p.state === "dead" && p.nextTryMs <= now))];
 }
 
 function newPeer(id: string, url: string, source: PeerSource): Peer {

@@ -18,6 +18,8 @@ export const mesh = table({
   replicated_topics: v.optional(list(topic), []),
   replicated_prefixes: v.optional(list(text(512)), []),
   gossip_interval_ms: v.optional(int(50, 600_000), 1000),
+  /** Alive peers each round asks (the longest unasked first); suspect and due dead peers come on top. */
+  gossip_fanout: v.optional(int(1, 256), 3),
   /** A peer that misses its probes for this long is suspect, then dead after as long again. */
   suspect_timeout_ms: v.optional(int(100, 3_600_000), 2000),
   /** How long one exchange with a peer may take. */
