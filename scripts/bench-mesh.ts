@@ -75,6 +75,9 @@ export async function benchMesh(args: string[]): Promise<void> {
   for (const n of sizes) {
     info(`mesh of ${n}: starting ${n} Node-host nodes …`);
     const { nodes, start } = await startMesh(n);
+    // Each figure lands in the row as it is measured: a later step that fails keeps the earlier ones.
+    const row = [String(n), "—", "—", "—", "—", "—", "—"];
+    rows.push(row);
     try {
       const t0 = Date.now();
       while ((await status(nodes[0])).peers.filter((p) => p.state === "alive").length < n - 1 || (await status(nodes[n - 1])).peers.some((p) => p.state !== "alive")) {
@@ -91,8 +94,10 @@ export async function benchMesh(args: string[]): Promise<void> {
         if (!(await visible(nodes, from, key, Date.now() + 10_000))) throw new Error(`write ${w} not visible everywhere within 10 s`);
         times.push(performance.now() - t);
       }
+      row[1] = pct(times, 50).toFixed(0);
+      row[2] = pct(times, 99).toFixed(0);
       info("  bytes per exchange in sync (3 s idle) …");
-      const inSync = await bytesPerExchange(nodes, () => sleep(3000));
+      row[3] = (await bytesPerExchange(nodes, () => sleep(3000))).toFixed(0);
       info("  catch-up: one node down while 500 keys and 500 records are written …");
       const last = n - 1;
       await nodes[last].stop();
@@ -111,19 +116,22 @@ export async function benchMesh(args: string[]): Promise<void> {
         }
         catchUp = (performance.now() - t) / 1000;
       });
+      row[4] = catching.toFixed(0);
+      row[5] = Number.isNaN(catchUp) ? "> 60" : catchUp.toFixed(1);
       info("  failure detection: killing a node …");
       await nodes[last].stop("SIGKILL");
       const tk = performance.now();
       while ((await status(nodes[0])).peers.find((p) => p.id === `b${last}`)?.state !== "dead") {
-        if (performance.now() - tk > 30_000) throw new Error("not declared dead within 30 s");
+        if (performance.now() - tk > 30_000) {
+          row[6] = "> 30";
+          throw new Error("not declared dead within 30 s");
+        }
         await sleep(50);
       }
-      const dead = (performance.now() - tk) / 1000;
-      rows.push([String(n), pct(times, 50).toFixed(0), pct(times, 99).toFixed(0), inSync.toFixed(0), catching.toFixed(0), Number.isNaN(catchUp) ? "—" : catchUp.toFixed(1), dead.toFixed(1)]);
-      info(`  ${rows[rows.length - 1].join(" | ")}`);
+      row[6] = ((performance.now() - tk) / 1000).toFixed(1);
+      info(`  ${row.join(" | ")}`);
     } catch (e) {
-      info(`  mesh of ${n} failed: ${(e as Error).message}`);
-      rows.push([String(n), "failed", "", "", "", "", ""]);
+      info(`  mesh of ${n}: ${(e as Error).message} (the row keeps what was measured before)`);
     } finally {
       await Promise.all(nodes.map((x) => x.stop()));
     }
