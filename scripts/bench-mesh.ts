@@ -1,4 +1,4 @@
-// `pnpm bench mesh [--nodes 3,5,9] [--writes 20]`: the mesh with N Node-host nodes on loopback
+// `pnpm bench mesh [--nodes 3,5,9] [--writes 20] [--interval 200]`: the mesh with N Node-host nodes on loopback
 // (full mesh of static peers, gossip every 200 ms), measured in one run per N:
 //   - visibility: a write on one node until every other node serves it (p50 / p99 of --writes);
 //   - bytes per exchange (request + reply) while in sync, and while a node catches up on
@@ -12,14 +12,15 @@ import { mintToken } from "../host/src/token.ts";
 const SECRET = "bench-mesh-secret".padEnd(48, "x");
 const token = (c: Record<string, unknown>) => mintToken(SECRET, "local", { iss: "keel-local", aud: "keel", exp: Math.floor(Date.now() / 1000) + 3600, ...c });
 const ADMIN = { authorization: `Bearer ${token({ sub: "op", scope: "admin read write" })}` };
-const INTERVAL = 200;
+/** gossip_interval_ms of every node (--interval; 200 by default, the interval the targets are set for). */
+let INTERVAL = 200;
 
 type Status = { peers: { id: string; state: string }[]; bytes_sent: number; served: number };
 const status = async (n: RunningNode): Promise<Status> => (await (await fetch(`${n.url}/_keel/mesh/status`, { headers: ADMIN })).json()) as Status;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
-async function startMesh(n: number): Promise<{ nodes: RunningNode[]; start: (i: number) => Promise<RunningNode> }> {
+export async function startMesh(n: number): Promise<{ nodes: RunningNode[]; start: (i: number) => Promise<RunningNode> }> {
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const dirs: (string | undefined)[] = [];
   const start = async (i: number) => {
@@ -71,6 +72,8 @@ export async function benchMesh(args: string[]): Promise<void> {
   const sizes = (at >= 0 ? args[at + 1] : "3,5,9").split(",").map(Number);
   const wi = args.indexOf("--writes");
   const writes = wi >= 0 ? Number(args[wi + 1]) : 20;
+  const ii = args.indexOf("--interval");
+  if (ii >= 0) INTERVAL = Math.max(50, Math.min(60_000, Number(args[ii + 1]) || 200));
   const rows = [["nodes", "visible p50 ms", "visible p99 ms", "in-sync B/exchange", "catch-up B/exchange", "catch-up s", "dead after s"]];
   for (const n of sizes) {
     info(`mesh of ${n}: starting ${n} Node-host nodes …`);
