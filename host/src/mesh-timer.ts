@@ -54,7 +54,10 @@ export async function meshRound(mesh: Membership): Promise<{ exchanges: number; 
         return { ex, error: err.name === "TimeoutError" ? `no answer within ${round.timeoutMs} ms` : err.message ?? String(e) };
       }
     }));
-    for (const a of answers) {
+    for (const [i, a] of answers.entries()) {
+      // Applying a reply blocks this thread (a catching-up reply can take a second); between
+      // replies, let requests that came in meanwhile — peers' exchanges, clients — be answered.
+      if (i > 0) await new Promise((r) => setImmediate(r));
       if ("error" in a) {
         fail(a.ex.peer, a.error!);
         continue;
