@@ -61,6 +61,16 @@ export interface StartOptions {
   lite?: boolean;
 }
 
+/**
+ * Every node this process started and has not stopped: killed when this process exits, however
+ * it exits (a test or benchmark that dies of an uncaught error would otherwise leave its nodes
+ * running — gossiping, syncing — and skew whatever runs next on the machine).
+ */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
 export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
   const dataDir = opts.dataDir ?? tempDataDir(kind);
   const port = opts.port ?? (await freePort());
@@ -82,7 +92,11 @@ export async function startNode(kind: HostKind, opts: StartOptions = {}): Promis
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
   const url = `http://${addr}`;
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  live.add(proc);
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => {
+    live.delete(proc);
+    resolve();
+  }));
   const node: RunningNode = {
     kind, url, dataDir, proc, output: () => out, coldStartMs: 0,
     async stop(signal = "SIGTERM") {
