@@ -11,6 +11,7 @@ import * as esbuild from "esbuild";
 import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
 import { step, info } from "./lib/progress.ts";
 import { takeBuildLock } from "./lib/build-lock.ts";
+import { transpileForHost } from "../host/src/glue.ts";
 import { loadConfig } from "../host/src/config.ts";
 import { restoreWasiNames } from "./lib/wasi-alias.ts";
 import { stageWit } from "./lib/stage-wit.ts";
@@ -184,12 +185,10 @@ async function main(): Promise<void> {
     const wasm = path.join(DIST, "components", `${name}.wasm`);
     const outDir = path.join(DIST, "host", name);
     if (!fs.existsSync(wasm)) continue; // skipped above (its toolchain is missing)
-    changed = (await cached(`transpile:${name}`, hashFiles([wasm]), [path.join(outDir, `${name}.js`)], async () => {
+    changed = (await cached(`transpile:${name}`, hashFiles([wasm, path.join(ROOT, "host/src/glue.ts")]), [path.join(outDir, `${name}.js`)], async () => {
       await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
-        const { transpile } = await import("@bytecodealliance/jco");
         fs.rmSync(outDir, { recursive: true, force: true });
-        const { files } = await transpile(fs.readFileSync(wasm), { name, instantiation: "sync", noTypescript: true, quiet: true });
-        for (const [file, bytes] of Object.entries(files as Record<string, Uint8Array>)) {
+        for (const [file, bytes] of await transpileForHost(fs.readFileSync(wasm), name)) {
           fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
           fs.writeFileSync(path.join(outDir, file), bytes);
         }

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "./config-error.ts";
+import { transpileForHost } from "./glue.ts";
 
 export const MERGE_INTERFACE = "keel:conflict/merge@0.1.0";
 
@@ -33,13 +34,12 @@ export async function checkMergePlugin(file: string): Promise<Uint8Array> {
 /** Transpile a checked plug-in for the Node host (sync instantiation), cached by content. */
 export async function transpilePlugin(bytes: Uint8Array): Promise<string> {
   const hash = crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  const dir = path.join(os.tmpdir(), `keel-merge-plugin-${hash}`);
+  // v2: the glue is patched (glue.ts); plug-ins transpiled before are not reused.
+  const dir = path.join(os.tmpdir(), `keel-merge-plugin-v2-${hash}`);
   const entry = path.join(dir, "merge-plugin.js");
   if (fs.existsSync(entry)) return dir;
-  const { transpile } = await import("@bytecodealliance/jco");
-  const { files } = await transpile(bytes, { name: "merge-plugin", instantiation: "sync", noTypescript: true, quiet: true });
   const tmp = `${dir}.${process.pid}.tmp`;
-  for (const [file, data] of Object.entries(files as Record<string, Uint8Array>)) {
+  for (const [file, data] of await transpileForHost(bytes, "merge-plugin")) {
     fs.mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
     fs.writeFileSync(path.join(tmp, file), data);
   }
