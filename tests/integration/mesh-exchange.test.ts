@@ -169,6 +169,34 @@ describe("membership", () => {
     expect(nodes.map((n) => text(n.store.kv.get("s/k")?.value))).toEqual(ids.map(() => "from g"));
   });
 
+  it("asks a peer for less after a failed exchange and more after each success (AIMD); the responder honours it", () => {
+    const [a, bb] = [node("a", ["b"]), node("b", ["a"])];
+    for (let i = 0; i < 60; i++) bb.store.put(`s/k-${i}`, b(`v${i}`));
+    const maxOf = () => {
+      const r = a.mesh.beginRound(a.clock.now)!;
+      a.mesh.endRound();
+      return (JSON.parse(text(r.exchanges[0].message)!) as { kv: { max: number } }).kv.max;
+    };
+    expect(maxOf()).toBe(100);
+    a.mesh.unreachable("b", a.clock.now);
+    expect(maxOf()).toBe(50);
+    a.mesh.unreachable("b", a.clock.now);
+    a.mesh.unreachable("b", a.clock.now);
+    expect(maxOf()).toBe(12);
+    // The responder sends no more than asked: 12 of the 60 keys b holds.
+    const r = a.mesh.beginRound(a.clock.now)!;
+    const reply = JSON.parse(text(bb.mesh.gossip("a", r.exchanges[0].message, bb.clock.now))!) as { items: unknown[] };
+    a.mesh.endRound();
+    expect(reply.items).toHaveLength(12);
+    // Successes grow it back by 10 each, up to 100; the keys all arrive meanwhile.
+    for (let i = 0; i < 12; i++) {
+      a.clock.now += 100;
+      round(a, [a, bb]);
+    }
+    expect(maxOf()).toBe(100);
+    expect(a.store.kv.get("s/k-59")?.value).toBeTruthy();
+  });
+
   it("a suspect another peer has heard from is not declared dead", () => {
     const [a, bb, c] = [node("a", ["b", "c"]), node("b", ["a", "c"]), node("c", ["a", "b"])];
     const all = [a, bb, c];

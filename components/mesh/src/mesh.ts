@@ -67,6 +67,13 @@ export interface Peer {
   theirSus?: string[];
   /** When this node last asked it (picks who is asked next: the longest unasked first). */
   askedMs?: number;
+  /**
+   * Key versions to ask it for per reply: halved when an exchange fails (a reply that cannot be
+   * built, sent and applied within the timeout is lost work, and asking for as much again would
+   * lose it again), grown by MIN_ASK on each success — additive increase, multiplicative
+   * decrease, as TCP does. Records are asked for in proportion.
+   */
+  ask?: number;
 }
 
 interface Counters { rounds: number; served: number; bytesSent: number; bytesReceived: number; repaired: number; failed: number }
@@ -76,7 +83,8 @@ interface Message {
   v: 1;
   from: string;
   url: string;
-  kv: { want: number };
+  /** want: next offset of the receiver's feed; max: key versions the sender takes in one reply (absent: MAX_KV_ITEMS). */
+  kv: { want: number; max?: number };
   topics: Vectors;
   /**
    * [id, url, last seen first-hand] of the sender's live peers and itself — all of them when
@@ -104,6 +112,8 @@ const ROUND_LOCK = "mesh/round.lock";
 const ROUND_STALE_MS = 15_000;
 /** Most key changes / topic records one reply carries (the next exchange continues). */
 const MAX_KV_ITEMS = 100;
+/** The smallest reply a node asks for after failures (AIMD step too). */
+const MIN_ASK = 10;
 /** Key changes read per storage call while a reply is built. */
 const KV_CHUNK = 25;
 const MAX_RECORDS = 500;
@@ -277,7 +287,7 @@ export class Mesh {
       const p = s.peers[peerId];
       if (p) {
         this.seen(s, peerId, now);
-        Object.assign(p, { want: doc.next, theirWant: doc.kv.want, theirTopics: doc.topics, ...theirMembership(doc) });
+        Object.assign(p, { want: doc.next, theirWant: doc.kv.want, theirTopics: doc.topics, ask: Math.min(MAX_KV_ITEMS, (p.ask ?? MAX_KV_ITEMS) + MIN_ASK), ...theirMembership(doc) });
       }
       this.merge(s, doc.members, now);
       s.counters.bytesReceived += body.length;
@@ -292,6 +302,7 @@ export class Mesh {
       s.counters.failed++;
       if (!p) return;
       p.failures++;
+      p.ask = Math.max(MIN_ASK, Math.floor((p.ask ?? MAX_KV_ITEMS) / 2));
       if (p.state === "alive") Object.assign(p, { state: "suspect", sinceMs: now });
       else if (p.state === "suspect" && now - p.sinceMs >= this.cfg.suspectMs && p.vouchedMs < now - this.cfg.suspectMs) {
         Object.assign(p, { state: "dead", sinceMs: now });
@@ -310,8 +321,9 @@ export class Mesh {
     const from0 = doc.kv.want;
     const end = this.storage.meshEnd();
     // A peer that asks past our end knew an older life of this data dir: start it over.
-    const { keys, next } = this.changesFrom(from0 > end ? 0 : from0, end);
-    const records = this.recordsFor(doc.topics, vectors);
+    const max = askedFor(doc);
+    const { keys, next } = this.changesFrom(from0 > end ? 0 : from0, end, max);
+    const records = this.recordsFor(doc.topics, vectors, Math.ceil((MAX_RECORDS * max) / MAX_KV_ITEMS));
     return this.update((s) => {
       if (!s.peers[from]) {
         const u = trimUrl(doc.url);
@@ -342,12 +354,12 @@ export class Mesh {
    * is spent: a reply that takes longer than the asker waits is never delivered, and would be
    * built again and again (a catching-up peer would never catch up).
    */
-  private changesFrom(from: number, end: number): { keys: KeyState[]; next: number } {
+  private changesFrom(from: number, end: number, max: number): { keys: KeyState[]; next: number } {
     const keys: KeyState[] = [];
     const t0 = this.now();
     let next = Math.min(from, end);
-    while (keys.length < MAX_KV_ITEMS && next < end && this.now() - t0 < this.cfg.timeoutMs / 4) {
-      const c = this.storage.meshChanges(next, KV_CHUNK);
+    while (keys.length < max && next < end && this.now() - t0 < this.cfg.timeoutMs / 4) {
+      const c = this.storage.meshChanges(next, Math.min(KV_CHUNK, max - keys.length));
       if (c.last === null) break;
       keys.push(...c.keys);
       next = c.last + 1;
@@ -364,7 +376,7 @@ export class Mesh {
       .map((p) => [p.id, p.url, p.lastSeenMs]);
     if (this.cfg.url && all) members.push([this.cfg.node, this.cfg.url, this.now()]);
     const sus = peers.filter((p) => p.state !== "alive").map((p) => p.id);
-    return { v: 1, from: this.cfg.node, url: this.cfg.url, kv: { want: to?.want ?? 0 }, topics: vectors, members, mh, sus };
+    return { v: 1, from: this.cfg.node, url: this.cfg.url, kv: { want: to?.want ?? 0, max: to?.ask ?? MAX_KV_ITEMS }, topics: vectors, members, mh, sus };
   }
 
   // ---- topics -----------------------------------------------------------------------------
@@ -387,9 +399,9 @@ export class Mesh {
   }
 
   /** Records the asker lacks, by its vectors, within MAX_RECORDS. */
-  private recordsFor(theirs: Vectors, mine: Vectors): Record<string, Record<string, Rec[]>> {
+  private recordsFor(theirs: Vectors, mine: Vectors, max = MAX_RECORDS): Record<string, Record<string, Rec[]>> {
     const out: Record<string, Record<string, Rec[]>> = {};
-    let budget = MAX_RECORDS;
+    let budget = Math.min(max, MAX_RECORDS);
     for (const [topic, mv] of Object.entries(mine)) {
       const tv = theirs?.[topic] ?? {};
       for (const [origin, end] of Object.entries(mv)) {
@@ -495,6 +507,12 @@ export function pickTargets(peers: Peer[], fanout: number, now: number): Peer[] 
 
 function newPeer(id: string, url: string, source: PeerSource): Peer {
   return { id, url, source, state: "alive", lastSeenMs: 0, sinceMs: 0, vouchedMs: 0, failures: 0, nextTryMs: 0, want: 0, theirWant: 0, theirTopics: {} };
+}
+
+/** Key versions the asker takes in one reply: its `kv.max`, within [1, MAX_KV_ITEMS]. */
+function askedFor(doc: Message): number {
+  const m = doc.kv.max;
+  return typeof m === "number" && Number.isSafeInteger(m) && m >= 1 ? Math.min(m, MAX_KV_ITEMS) : MAX_KV_ITEMS;
 }
 
 function checkMessage(doc: Message): void {
