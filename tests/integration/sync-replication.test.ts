@@ -8,8 +8,9 @@ import { describe, expect, it } from "vitest";
 import { NodeDir } from "@keel/wasi-dir/testing";
 import { Store } from "../../components/storage/src/store.ts";
 import { settingsFrom } from "../../components/storage/src/settings.ts";
-import { Sync, type Storage } from "../../components/sync/src/outbox.ts";
+import { Sync } from "../../components/sync/src/outbox.ts";
 import { syncConfig } from "../../components/sync/src/config.ts";
+import { syncStorageOf } from "../helpers/sync-storage.ts";
 
 const b = (s: string) => new TextEncoder().encode(s);
 const text = (u: Uint8Array | null | undefined) => (u ? new TextDecoder().decode(u) : null);
@@ -25,16 +26,7 @@ function node(role: "edge" | "cloud", id: string, extra: Record<string, unknown>
   };
   const dir = new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), `keel-sync-${role}-`)), { fsync: false });
   const store = new Store(dir, settingsFrom(config));
-  const storage: Storage = {
-    apply: (key, remote) => store.apply(key, { ...remote, origin: remote.origin as "edge" | "cloud" }),
-    append: (topic, payloads) => void store.append(topic, payloads),
-    read: (topic, from, max) => store.log.read(topic, from, max),
-    keyChanges: (from, max, collapse) => store.replication.keyChanges(from, max, collapse),
-    lastRecord: (topic) => store.replication.lastRecord(topic),
-    cursor: (name) => store.replication.cursor(name),
-    ack: (name, offset) => store.replication.ack(name, offset),
-    queueDepth: () => store.queueDepth(),
-  };
+  const storage = syncStorageOf(store);
   return { store, sync: new Sync(dir, syncConfig(config, new Map()), storage) };
 }
 

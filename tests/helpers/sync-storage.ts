@@ -1,0 +1,17 @@
+// The keel:storage imports sync uses (components/sync/src/outbox.ts Storage), over a Store in the
+// same process: what the composition wires, for integration tests of the sync logic.
+import type { Store } from "../../components/storage/src/store.ts";
+import type { Storage } from "../../components/sync/src/outbox.ts";
+
+export function syncStorageOf(store: Store): Storage {
+  return {
+    apply: (key, remote) => store.apply(key, { ...remote, origin: remote.origin as "edge" | "cloud" }),
+    append: (topic, payloads) => void store.append(topic, payloads),
+    read: (topic, from, max) => store.log.read(topic, from, max),
+    keyChanges: (from, max, collapse) => store.replication.keyChanges(from, max, collapse),
+    lastRecord: (topic) => store.replication.lastRecord(topic),
+    cursor: (name) => store.replication.cursor(name),
+    ack: (name, offset) => store.replication.ack(name, offset),
+    queueDepth: () => store.queueDepth(),
+  };
+}
