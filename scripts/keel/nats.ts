@@ -80,7 +80,9 @@ export async function natsUp(o: NatsOptions, say: (line: string) => void): Promi
   }
   const specs: NatsServerSpec[] = Array.from({ length: o.servers }, (_, i) => ({ name: `n${i + 1}`, port: o.port + i, clusterPort: o.port + 2000 + i, dir: path.join(o.dir, `n${i + 1}`) }));
   for (const s of specs) {
-    if (await listening(s.port)) throw new CliError(`port ${s.port} is in use; choose another with --port`, EXIT.FAILED, "port_in_use");
+    for (const port of [s.port, s.clusterPort]) {
+      if (await listening(port)) throw new CliError(`port ${port} is in use; choose another first port with --port`, EXIT.FAILED, "port_in_use");
+    }
   }
   const servers = specs.map((s) => {
     fs.mkdirSync(s.dir, { recursive: true });
@@ -97,6 +99,15 @@ export async function natsUp(o: NatsOptions, say: (line: string) => void): Promi
   fs.writeFileSync(stateFile(o.dir), JSON.stringify(state, null, 2));
   say(`waiting for JetStream (${o.servers} server${o.servers > 1 ? "s" : ""}) …`);
   const secs = await ready(state.urls, 30_000);
+  // A server that could not take its cluster port answers a moment, then exits: say so now.
+  await new Promise((r) => setTimeout(r, 300));
+  const gone = servers.filter((s) => !alive(s.pid));
+  if (gone.length) {
+    const tail = (s: NatsServerSpec) => fs.readFileSync(path.join(s.dir, "nats.log"), "utf8").trim().split("\n").slice(-3).join(" | ");
+    for (const s of servers) if (alive(s.pid)) process.kill(s.pid, "SIGTERM");
+    fs.rmSync(stateFile(o.dir), { force: true });
+    throw new CliError(`${gone.map((s) => s.name).join(", ")} exited after starting: ${gone.map(tail).join("; ")}`, EXIT.FAILED, "nats_exited");
+  }
   return { ...state, ready_seconds: secs };
 }
 

@@ -282,7 +282,9 @@ describe.skipIf(!!skip)("a JetStream cloud gateway with [rate_limit.rules.sync]"
 describe.skipIf(!!skip)("pnpm nats up | status | down", () => {
   it("starts a local cluster in the background, reports it, prints the [cloud] table, and stops it", async () => {
     const dir = tempDataDir("nats-cli");
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    // Below Linux's ephemeral range (32768+), so no connection another test opens takes one of
+    // the six ports (three client ports from here, their cluster ports 2000 above).
+    const port = 10000 + Math.floor(Math.random() * 18000);
     const keel = (...args: string[]) => spawnSync(NODE, [path.join(ROOT, "bin/keel.mjs"), "nats", ...args, "--dir", dir], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "" } });
     const up = keel("up", "--servers", "3", "--port", String(port));
     try {
