@@ -22,7 +22,8 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
-import { ROOT, TOOLS } from "./lib/project.ts";
+import { ROOT } from "./lib/project.ts";
+import { ensureNats, natsUnavailable, NATS_VERSION } from "./lib/nats.ts";
 import { info, step } from "./lib/progress.ts";
 import { RESULTS, compare, ratioChart, saveResults, table } from "./lib/bench-report.ts";
 import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
@@ -31,7 +32,6 @@ import { encodeRecord } from "../components/storage/src/record.ts";
 import { fileName } from "../components/storage/src/keys.ts";
 import { encodeUtf8 } from "@keel/bytes";
 
-const NATS_VERSION = "v2.12.1";
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
   const i = args.indexOf(`--${name}`);
@@ -76,23 +76,13 @@ async function httpTarget(label: string, url: string): Promise<Result[]> {
   return out;
 }
 
-function ensureNats(): string | null {
-  const bin = path.join(TOOLS, "bin", "nats-server");
-  if (fs.existsSync(bin)) return bin;
-  try {
-    execFileSync("go", ["version"], { stdio: "ignore" });
-  } catch {
-    info("go is not installed: skipping the NATS JetStream baseline");
-    return null;
-  }
-  info(`installing nats-server ${NATS_VERSION} with go install (first time only) …`);
-  execFileSync("go", ["install", `github.com/nats-io/nats-server/v2@${NATS_VERSION}`], { stdio: "inherit", env: { ...process.env, GOBIN: path.join(TOOLS, "bin") } });
-  return bin;
-}
-
 async function natsTarget(): Promise<Result[]> {
-  const bin = ensureNats();
-  if (!bin) return [];
+  const why = natsUnavailable();
+  if (why) {
+    info(`skipping the NATS JetStream baseline: ${why}`);
+    return [];
+  }
+  const bin = ensureNats(info);
   const dir = tempDataDir("nats");
   const port = await freePort();
   fs.writeFileSync(path.join(dir, "nats.conf"), `port: ${port}\nhost: 127.0.0.1\njetstream { store_dir: "${dir}", sync_interval: always }\n`);

@@ -5,11 +5,11 @@
 // (any NATS ≥ 2.12 with JetStream: atomic batches), pointed at by [cloud] servers.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { ensureNats, serverConfig, type NatsServerSpec } from "../lib/nats.ts";
+import { ensureNats, portOpen, serverConfig, type NatsServerSpec } from "../lib/nats.ts";
+import { isAlive as alive } from "../lib/pids.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 export interface ClusterState {
@@ -34,20 +34,6 @@ export function readState(dir: string): ClusterState | null {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const listening = (port: number) => new Promise<boolean>((resolve) => {
-  const s = net.connect(port, "127.0.0.1");
-  s.once("connect", () => (s.destroy(), resolve(true)));
-  s.once("error", () => resolve(false));
-});
 
 /** Wait until JetStream answers (a meta leader is elected); the seconds it took. */
 async function ready(urls: string[], timeoutMs: number): Promise<number> {
@@ -81,7 +67,7 @@ export async function natsUp(o: NatsOptions, say: (line: string) => void): Promi
   const specs: NatsServerSpec[] = Array.from({ length: o.servers }, (_, i) => ({ name: `n${i + 1}`, port: o.port + i, clusterPort: o.port + 2000 + i, dir: path.join(o.dir, `n${i + 1}`) }));
   for (const s of specs) {
     for (const port of [s.port, s.clusterPort]) {
-      if (await listening(port)) throw new CliError(`port ${port} is in use; choose another first port with --port`, EXIT.FAILED, "port_in_use");
+      if (await portOpen(port)) throw new CliError(`port ${port} is in use; choose another first port with --port`, EXIT.FAILED, "port_in_use");
     }
   }
   const servers = specs.map((s) => {
@@ -129,7 +115,7 @@ export async function natsDown(dir: string): Promise<{ stopped: number[] }> {
 export async function natsStatus(dir: string): Promise<{ servers: { name: string; url: string; pid: number; up: boolean }[]; jetstream: boolean }> {
   const state = readState(dir);
   if (!state) throw new CliError(`no cluster state in ${dir} (keel nats up writes it)`, EXIT.FAILED, "no_cluster");
-  const servers = await Promise.all(state.servers.map(async (s) => ({ name: s.name, url: `nats://127.0.0.1:${s.port}`, pid: s.pid, up: alive(s.pid) && (await listening(s.port)) })));
+  const servers = await Promise.all(state.servers.map(async (s) => ({ name: s.name, url: `nats://127.0.0.1:${s.port}`, pid: s.pid, up: alive(s.pid) && (await portOpen(s.port)) })));
   let jetstream = false;
   if (servers.some((s) => s.up)) {
     try {

@@ -3,15 +3,8 @@
 // file holding the builder's pid, made with O_EXCL; a lock whose process is gone is taken over.
 import fs from "node:fs";
 import path from "node:path";
+import { isAlive } from "./pids.ts";
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 /** Wait for and take the lock at `file`; it is released when this process exits. */
 export async function takeBuildLock(file: string, say: (line: string) => void): Promise<void> {
@@ -41,7 +34,7 @@ export async function takeBuildLock(file: string, say: (line: string) => void): 
     const text = read();
     if (text === null) continue;
     const holder = Number(text);
-    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+    if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
       // Left by a build that was killed; re-read first, so a lock another waiter just took stays.
       if (read() === text) fs.rmSync(file, { force: true });
       continue;

@@ -9,27 +9,34 @@ import { TOOLS } from "./project.ts";
 
 export const NATS_VERSION = "v2.15.2";
 
-/** Why nats-server cannot be had here (no Go), or null when it can. */
+/** Why nats-server cannot be had here (not the pinned version, and no Go to build it), or null when it can. */
 export function natsUnavailable(): string | null {
   if (natsBin()) return null;
   try {
     execFileSync("go", ["version"], { stdio: "ignore" });
     return null;
   } catch {
-    return `nats-server is not installed and Go is not there to build it (install Go, then: go install github.com/nats-io/nats-server/v2@${NATS_VERSION})`;
+    return `nats-server ${NATS_VERSION} is not installed and Go is not there to build it (install Go, then: go install github.com/nats-io/nats-server/v2@${NATS_VERSION})`;
   }
 }
 
-/** nats-server from the tools dir, or one on PATH; null when neither. */
-export function natsBin(): string | null {
-  const own = path.join(TOOLS, "bin", "nats-server");
-  if (fs.existsSync(own)) return own;
+/** The version a nats-server binary reports (`nats-server: v2.15.2`), or null when it does not run. */
+function versionOf(bin: string): string | null {
   try {
-    execFileSync("nats-server", ["--version"], { stdio: "ignore" });
-    return "nats-server";
+    return execFileSync(bin, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(/\s+/).pop() ?? null;
   } catch {
     return null;
   }
+}
+
+/**
+ * nats-server at the pinned version: the tools dir's, else one on PATH; null when neither is.
+ * Another version in the tools dir (an older install) is replaced by ensureNats.
+ */
+export function natsBin(): string | null {
+  const own = path.join(TOOLS, "bin", "nats-server");
+  if (fs.existsSync(own) && versionOf(own) === NATS_VERSION) return own;
+  return versionOf("nats-server") === NATS_VERSION ? "nats-server" : null;
 }
 
 /**
@@ -41,7 +48,7 @@ export function ensureNats(say: (line: string) => void = (l) => console.error(`[
   if (found) return found;
   const why = natsUnavailable();
   if (why) throw new Error(why);
-  say(`installing nats-server ${NATS_VERSION} with go install into ${path.join(TOOLS, "bin")} (first time only, ~25 s) …`);
+  say(`installing nats-server ${NATS_VERSION} with go install into ${path.join(TOOLS, "bin")} (first time, or replacing another version; ~25 s) …`);
   execFileSync("go", ["install", "-v", `github.com/nats-io/nats-server/v2@${NATS_VERSION}`], {
     stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, GOBIN: path.join(TOOLS, "bin") },
   });
@@ -64,7 +71,8 @@ export function serverConfig(s: NatsServerSpec, all: NatsServerSpec[], cluster =
   ].join("\n");
 }
 
-async function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts connections on 127.0.0.1:port. */
+export async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
     s.once("connect", () => (s.destroy(), resolve(true)));

@@ -10,6 +10,7 @@ import { jetstreamManager, jetstream } from "@nats-io/jetstream";
 import { configVariant, freePort, startNode, tempDataDir, type HostKind, type RunningNode } from "../helpers/nodes.ts";
 import { startBalancer, type Balancer } from "../helpers/balancer.ts";
 import { mintToken } from "../../host/src/token.ts";
+import { token as subjectToken } from "../../host/src/cloud/jetstream.ts";
 import { ensureNats, natsUnavailable, startCluster, type NatsCluster } from "../../scripts/lib/nats.ts";
 import { spawnSync } from "node:child_process";
 import { NODE, ROOT } from "../helpers/nodes.ts";
@@ -115,7 +116,7 @@ describe.skipIf(!!skip)("cloud tier on a 3-server JetStream cluster", () => {
   async function storedOffsets(edge: string): Promise<number[]> {
     const jsm = await jetstreamManager(nc);
     const out: number[] = [];
-    const it = await jsm.direct.getBatch("keel_t_events", { seq: 1, batch: 100_000, next_by_subj: `keel.t.events.${edge.replace(/_/g, "__").replace(/\./g, "_d")}` });
+    const it = await jsm.direct.getBatch("keel_t_events", { seq: 1, batch: 100_000, next_by_subj: `keel.t.events.${subjectToken(edge)}` });
     try {
       for await (const m of it) out.push(Number(m.header.get("Keel-Offset")));
     } catch (e) {
