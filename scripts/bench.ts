@@ -30,7 +30,8 @@ import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from
 import { NodeDir } from "@keel/wasi-dir/testing";
 import { encodeRecord } from "../components/storage/src/record.ts";
 import { fileName } from "../components/storage/src/keys.ts";
-import { encodeUtf8 } from "@keel/bytes";
+import { formatRun, INDEX_DIR, runName } from "../components/storage/src/key-index.ts";
+import { encodeUtf8, toHex } from "@keel/bytes";
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
@@ -173,21 +174,26 @@ async function benchStorage(): Promise<void> {
   ]));
 }
 
-/** Write `n` keys straight into a data dir in Keel's file format (setup, not the measurement). */
+/** Write `n` keys straight into a data dir in Keel's file format, with its key index (setup, not the measurement). */
 function populate(dataDir: string, n: number): void {
   const dir = new NodeDir(dataDir);
   dir.mkdirp("kv");
+  dir.mkdirp(INDEX_DIR);
   const value = encodeUtf8(VALUE);
+  const names: string[] = [];
   for (let i = 0; i < n; i++) {
     const key = `key-${i}`;
     fs.writeFileSync(path.join(dataDir, "kv", fileName(encodeUtf8(key))), encodeRecord({ key, writtenAt: 1, parts: [{ version: `1.${i}`, origin: "edge", value }], replaced: [] }));
+    names.push(toHex(encodeUtf8(key)));
     if (i && i % 100000 === 0) info(`    ${i} keys written`);
   }
+  fs.writeFileSync(path.join(dataDir, INDEX_DIR, runName(0, 0)), formatRun(names));
+  fs.writeFileSync(path.join(dataDir, INDEX_DIR, "built"), "");
 }
 
 async function benchScale(): Promise<void> {
   const max = opt("max", 1_000_000);
-  const rows = [["keys", "get median ms", "get p99 ms", "put median ms", "put p99 ms"]];
+  const rows = [["keys", "get median ms", "get p99 ms", "put median ms", "put p99 ms", "scan 100 median ms", "scan 100 p99 ms"]];
   for (let n = 1000; n <= max; n *= 10) {
     const dataDir = tempDataDir(`scale-${n}`);
     info(`populating ${n} keys …`);
@@ -203,16 +209,19 @@ async function benchScale(): Promise<void> {
     };
     const gets: number[] = [];
     const puts: number[] = [];
+    const scans: number[] = [];
     for (let i = 0; i < 300; i++) {
       gets.push(await time(() => fetch(`${node.url}/v1/kv/key-${Math.floor(Math.random() * n)}`)));
       puts.push(await time(() => fetch(`${node.url}/v1/kv/new-${i}`, { method: "PUT", body: VALUE })));
+      // A page of 100 from a random place: the keys after key-<d> (a tenth of the key space).
+      if (i % 3 === 0) scans.push(await time(() => fetch(`${node.url}/v1/kv?prefix=key-${1 + Math.floor(Math.random() * 9)}&limit=100`)));
     }
     await node.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
     const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)].toFixed(2);
-    rows.push([String(n), q(gets, 0.5), q(gets, 0.99), q(puts, 0.5), q(puts, 0.99)]);
+    rows.push([String(n), q(gets, 0.5), q(gets, 0.99), q(puts, 0.5), q(puts, 0.99), q(scans, 0.5), q(scans, 0.99)]);
   }
-  table("open + get / open + put under wasmtime serve (fresh instance per request, sequential):", rows);
+  table("open + get / put / scan (limit 100) under wasmtime serve (fresh instance per request, sequential):", rows);
 }
 
 /**

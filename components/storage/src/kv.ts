@@ -7,7 +7,8 @@ import { withLock, type Dir } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyOfName } from "./keys.ts";
 import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
-import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, toHex, fromHex } from "@keel/bytes";
+import { KeyIndex } from "./key-index.ts";
 import {
   applyDecision, asVersion, byStampDesc, created, formatHlc, isDuplicate, localPart, parseHlc, stampOf, tick, MAX_REPLACED,
   type ApplyOutcome, type Resolution, type Strategy, type Version, witErrorText,
@@ -94,10 +95,13 @@ const summary = (p: Part) => ({ version: p.version, origin: p.origin, deleted: p
 export class Kv {
   private readonly dir: Dir;
   private readonly opts: KvOptions;
+  /** Which keys exist, in order, for scans (key-index.ts). */
+  readonly index: KeyIndex;
 
   constructor(dir: Dir, opts: Partial<KvOptions> = {}) {
     this.dir = dir;
     this.opts = { ...DEFAULT_OPTIONS, ...opts };
+    this.index = new KeyIndex(dir, this.opts.now, () => this.listKeys().map((k) => toHex(encodeUtf8(k))));
   }
 
   get(key: string): Entry | null {
@@ -144,6 +148,7 @@ export class Kv {
       const now = this.opts.now();
       if (!cur) {
         this.opts.beforeChange?.(key, remote.version, false);
+        this.index.add(toHex(encodeUtf8(key)));
         this.write(path, { key, writtenAt: now, ...created(remote) });
         return "created";
       }
@@ -207,34 +212,40 @@ export class Kv {
     });
   }
 
-  /** Keys starting with `prefix`, in key order, strictly after `cursor`. Tombstones are skipped. */
+  /**
+   * Keys starting with `prefix`, in key order, strictly after `cursor`. Tombstones are skipped.
+   * Reads the key index from where the page starts, so a page costs O(limit), not O(keys).
+   */
   scan(prefix: string, cursor: string | undefined, limit: number): Page {
     if (prefix !== "") checkKey(prefix, "prefix");
     if (cursor !== undefined) checkKey(cursor, "cursor");
     const max = Math.max(1, Math.min(limit || 100, MAX_SCAN_LIMIT));
-    const keys: { key: string; path: string }[] = [];
-    for (const name of this.dir.list(KV_DIR)) {
-      if (!isValueFile(name)) continue;
-      const path = `${KV_DIR}/${name}`;
-      let key = keyOfName(name);
-      if (key === null) {
-        const stored = this.readAt(path, true);
-        if (!stored) continue;
-        key = stored.key;
-      }
-      if (key.startsWith(prefix) && (cursor === undefined || key > cursor)) keys.push({ key, path });
-    }
-    keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const entries: Entry[] = [];
     let last: string | undefined;
-    let i = 0;
-    for (; i < keys.length && entries.length < max; i++) {
-      last = keys[i].key;
-      const stored = this.readAt(keys[i].path, true);
-      const e = stored && entryOf(stored);
+    const names = this.index.range(toHex(encodeUtf8(prefix)), cursor === undefined ? undefined : toHex(encodeUtf8(cursor)));
+    for (let n = names.next(); !n.done; n = names.next()) {
+      if (entries.length >= max) {
+        names.return(undefined);
+        return { entries, nextCursor: last };
+      }
+      const key = decodeUtf8(fromHex(n.value));
+      last = key;
+      const stored = this.readAt(this.pathOf(key), true);
+      const e = stored && stored.key === key ? entryOf(stored) : null;
       if (e) entries.push(e);
     }
-    return { entries, nextCursor: i < keys.length ? last : undefined };
+    return { entries, nextCursor: undefined };
+  }
+
+  /** Every key with a value file (tombstones too): lists the kv directory, O(keys). */
+  listKeys(): string[] {
+    const out: string[] = [];
+    for (const name of this.dir.list(KV_DIR)) {
+      if (!isValueFile(name)) continue;
+      const key = keyOfName(name) ?? this.readAt(`${KV_DIR}/${name}`, true)?.key;
+      if (key !== undefined) out.push(key);
+    }
+    return out;
   }
 
   /** Every value file with its size and times (eviction candidates). */
@@ -317,6 +328,7 @@ export class Kv {
       // A local write supersedes every version it saw (this is how it resolves siblings).
       const replaced = [...(cur?.replaced ?? []), ...parts.map((p) => p.version)].slice(-MAX_REPLACED);
       this.opts.beforeChange?.(key, version, true);
+      if (!cur) this.index.add(toHex(encodeUtf8(key)));
       this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced });
       return version;
     });

@@ -204,6 +204,8 @@ export class Store {
    */
   compact(): number {
     let freed = this.kv.removeOrphans(STALE_MS) + this.kv.dropTombstones(this.settings.tombstoneTtlSeconds * 1000);
+    // The key index forgets keys whose files are gone (dropped tombstones, evicted keys).
+    this.kv.index.rebuild();
     for (const t of this.log.topics()) {
       freed += this.log.applyRetention(t);
       freed += this.log.repairTail(t);
