@@ -8,8 +8,6 @@ import { ioError } from "./errors.ts";
  * lock for one read and one fsynced write (milliseconds), so 3 s is far past any live holder.
  */
 export const STALE_MS = 3_000;
-/** Longest sleep between two tries. */
-const MAX_BACKOFF_MS = 4;
 /** Give up waiting after this long. */
 const WAIT_MS = 15_000;
 
@@ -23,10 +21,8 @@ export function withLock<T>(dir: Dir, path: string, now: () => number, fn: () =>
     if (st && now() - st.mtimeMs > STALE_MS) breakStale(dir, lock, now);
     else if (now() - start > WAIT_MS) throw ioError(`timed out after ${WAIT_MS} ms waiting for ${lock}`);
     // Back off with a real sleep (wasi monotonic clock) so waiters leave the CPU to the holder.
-    // Holders keep a lock for about a millisecond: a waiter that slept up to 20 ms (as it once
-    // did) left the lock idle most of the time under 16 writers. Jitter keeps waiters apart.
-    dir.sleep(waitMs * (0.5 + Math.random()));
-    waitMs = Math.min(waitMs * 2, MAX_BACKOFF_MS);
+    dir.sleep(waitMs);
+    waitMs = Math.min(waitMs * 2, 20);
   }
   try {
     return fn();
