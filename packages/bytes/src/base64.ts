@@ -1,30 +1,62 @@
-// Standard base64 without engine globals (QuickJS has no btoa/atob): JSON export and the HTTP API.
+// Standard base64 without engine globals (QuickJS has no btoa/atob): JSON export, the HTTP API
+// and every record sync and the mesh send.
+//
+// NOTE: QuickJS interprets these. Encoding writes ASCII codes into a byte array and turns them
+// into a string in chunks (no `out +=` per character, which copies the string each time), and
+// decoding looks each character up in a table (no per-quad arrays or indexOf).
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const VALUES = (() => {
+  const t = new Int16Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) t[CODES[i]] = i;
+  return t;
+})();
+const PAD = 61; // "="
+const CHUNK = 4096;
 
 export function toBase64(b: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    out += ALPHABET[(n >> 18) & 63] + ALPHABET[(n >> 12) & 63];
-    out += i + 1 < b.length ? ALPHABET[(n >> 6) & 63] : "=";
-    out += i + 2 < b.length ? ALPHABET[n & 63] : "=";
+  const out = new Uint8Array(Math.ceil(b.length / 3) * 4);
+  let o = 0;
+  let i = 0;
+  for (const whole = b.length - (b.length % 3); i < whole; i += 3) {
+    const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    out[o++] = CODES[(n >> 18) & 63];
+    out[o++] = CODES[(n >> 12) & 63];
+    out[o++] = CODES[(n >> 6) & 63];
+    out[o++] = CODES[n & 63];
   }
-  return out;
+  if (i < b.length) {
+    const n = (b[i] << 16) | ((i + 1 < b.length ? b[i + 1] : 0) << 8);
+    out[o++] = CODES[(n >> 18) & 63];
+    out[o++] = CODES[(n >> 12) & 63];
+    out[o++] = i + 1 < b.length ? CODES[(n >> 6) & 63] : PAD;
+    out[o++] = PAD;
+  }
+  const parts: string[] = [];
+  for (let p = 0; p < out.length; p += CHUNK) parts.push(String.fromCharCode.apply(null, out.subarray(p, p + CHUNK) as unknown as number[]));
+  return parts.join("");
 }
 
 /** Decode standard base64 (padding optional); null when it is not base64. */
 export function fromBase64(s: string): Uint8Array | null {
-  const clean = s.replace(/=+$/, "");
-  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) return null;
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let len = s.length;
+  while (len > 0 && s.charCodeAt(len - 1) === PAD) len--;
+  if (len % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((len * 3) / 4));
   let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    const n = [0, 1, 2, 3].map((k) => (i + k < clean.length ? ALPHABET.indexOf(clean[i + k]) : 0));
-    const v = (n[0] << 18) | (n[1] << 12) | (n[2] << 6) | n[3];
-    if (o < out.length) out[o++] = (v >> 16) & 255;
-    if (o < out.length) out[o++] = (v >> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? VALUES[c] : -1;
+    if (v < 0) return null;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 255;
+    }
   }
   return out;
 }
