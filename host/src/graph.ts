@@ -16,6 +16,7 @@ export const EXPORTER: Record<string, string> = {
   "keel:conflict/resolver": "conflict",
   "keel:conflict/merge": "merge-default",
   "keel:text/utf8": "text",
+  "keel:text/checksum": "text",
 };
 
 /** The interface part of an import name: `keel:storage/kv@0.1.0` → `keel:storage/kv`. */

@@ -15,7 +15,17 @@ const T = (() => {
   return t;
 })();
 
+/** A compiled CRC-32 (keel:text/checksum) for ranges this long or longer; JS below (a call costs more). */
+const NATIVE_MIN_BYTES = 256;
+let native: ((data: Uint8Array) => number) | undefined;
+
+/** Use a compiled CRC-32 for long ranges: a component wires keel:text/checksum here. */
+export function useCrc32(fn: (data: Uint8Array) => number): void {
+  native = fn;
+}
+
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (native && end - start >= NATIVE_MIN_BYTES) return native(bytes.subarray(start, end)) >>> 0;
   let c = -1;
   let i = start;
   for (const stop = end - 8; i <= stop; i += 8) {
