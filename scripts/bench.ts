@@ -446,28 +446,49 @@ async function benchMerge(): Promise<void> {
 
 /**
  * `pnpm bench cpu [--requests N]`: CPU time the wasmtime serve process spends per request
- * (utime + stime from /proc, N GETs of one key over 16 connections), with auth and rate limits
- * off, and with the default edge.toml. Steadier than req/s on a machine other work shares: it
- * counts only this process.
+ * (utime and stime from /proc), route by route, with auth and rate limits off, and GET with the
+ * default edge.toml. Steadier than req/s on a machine other work shares: it counts only this
+ * process. c1: one connection (one instance, warm); c16: sixteen.
  */
 async function benchCpu(): Promise<void> {
-  const n = opt("requests", 6000);
-  const rows = [["configuration", "CPU µs/request", "req/s"]];
-  for (const [label, cfg] of [["auth and rate limit off", { auth: { mode: "open" }, rate_limit: { enabled: false } }], ["default edge.toml (anonymous GET)", {}]] as const) {
+  const n = opt("requests", 3000);
+  const rows = [["request", "connections", "user µs/request", "system µs/request", "req/s"]];
+  const batch = (k: number) => JSON.stringify({ records: Array(k).fill(VALUE) });
+  const cases = [
+    ["GET /_keel/health", "/_keel/health", 1, n, "GET", undefined],
+    ["GET /v1/kv/k", "/v1/kv/k", 1, n, "GET", undefined],
+    ["GET /v1/kv/k", "/v1/kv/k", 16, 2 * n, "GET", undefined],
+    ["PUT /v1/kv/k (same key)", "/v1/kv/k", 1, n / 3, "PUT", VALUE],
+    ["PUT /v1/kv/new-N (new keys)", "/v1/kv/new", 16, n, "PUT", VALUE],
+    ["POST 1 record", "/v1/topics/t/records", 1, n / 3, "POST", batch(1)],
+    ["POST 1 record", "/v1/topics/t/records", 16, n, "POST", batch(1)],
+    ["POST 1000 records", "/v1/topics/t/records", 16, n / 20, "POST", batch(1000)],
+  ] as const;
+  for (const [label, cfg, only] of [["auth and rate limit off", { auth: { mode: "open" }, rate_limit: { enabled: false } }, undefined], ["default edge.toml", {}, "GET /v1/kv/k"]] as const) {
     const node = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant(cfg) } });
     try {
       const cpu = () => {
         const f = fs.readFileSync(`/proc/${node.proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
-        return (Number(f[11]) + Number(f[12])) * 10; // clock ticks (100 a second) → ms
+        return [Number(f[11]) * 10, Number(f[12]) * 10]; // clock ticks (100 a second) → ms
       };
       await fetch(`${node.url}/v1/kv/k`, { method: "PUT", body: VALUE });
-      await autocannon({ url: `${node.url}/v1/kv/k`, connections: CONNECTIONS, amount: 2000 });
-      let r: autocannon.Result | undefined;
-      const c0 = cpu();
-      await step(`  ${label} (${n} GETs, ${CONNECTIONS} connections)`, async () => {
-        r = await autocannon({ url: `${node.url}/v1/kv/k`, connections: CONNECTIONS, amount: n });
-      });
-      rows.push([label, ((cpu() - c0) / n * 1000).toFixed(0), r!.requests.average.toFixed(0)]);
+      for (const [name, url, connections, amount, method, body] of cases) {
+        if (only && name !== only) continue;
+        let seq = 0;
+        const run = (count: number) => autocannon({
+          url: node.url + url, connections, amount: Math.round(count), method, body, headers: { "content-type": "application/json" },
+          ...(url === "/v1/kv/new" ? { requests: [{ setupRequest: (q: autocannon.Request) => ({ ...q, path: `/v1/kv/new-${seq++}` }) }] } : {}),
+        });
+        await run(Math.min(300, amount));
+        const c0 = cpu();
+        let r: autocannon.Result | undefined;
+        await step(`  ${label}: ${name}, ${connections} connection${connections > 1 ? "s" : ""}`, async () => {
+          r = await run(amount);
+        });
+        const c1 = cpu();
+        if (r!.non2xx) info(`    warning: ${r!.non2xx} non-2xx responses`);
+        rows.push([`${name}${only ? " (default edge.toml)" : ""}`, String(connections), ((c1[0] - c0[0]) / amount * 1000).toFixed(0), ((c1[1] - c0[1]) / amount * 1000).toFixed(0), r!.requests.average.toFixed(0)]);
+      }
     } finally {
       await node.stop();
     }
