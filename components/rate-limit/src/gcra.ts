@@ -44,3 +44,33 @@ export function gcra(storedTat: number | null, nowMs: number, rule: Rule): Decis
     retryAfterSeconds: Math.max(1, Math.ceil((next - tolerance - nowMs) / 1000)),
   };
 }
+
+/**
+ * Take `n` requests' worth at once (a lease an instance spends from memory): allowed when the
+ * n-th would be allowed now. Everything it admits was admitted by the bucket at this moment, so
+ * spending the lease later never lets more than burst + rate × t through.
+ */
+export function gcraTake(storedTat: number | null, nowMs: number, rule: Rule, n: number): Decision {
+  const interval = 1000 / rule.rate;
+  const tolerance = interval * rule.burst;
+  const tat = Math.max(storedTat ?? nowMs, nowMs);
+  const next = tat + n * interval;
+  if (next - nowMs > tolerance + 1e-9) return gcra(storedTat, nowMs, rule);
+  return {
+    allowed: true,
+    tat: next,
+    limit: rule.burst,
+    remaining: Math.max(0, Math.floor((tolerance - (next - nowMs)) / interval + 1e-9)),
+    resetSeconds: Math.ceil((next - nowMs) / 1000),
+    retryAfterSeconds: 0,
+  };
+}
+
+/**
+ * Requests an instance takes from a bucket at once: at most an eighth of the burst and a
+ * quarter second of the rate, so what an idle or vanished instance still holds is small. 1 (no
+ * lease: every request decided in the bucket file) for small limits.
+ */
+export function leaseSize(rule: Rule): number {
+  return Math.max(1, Math.min(Math.floor(rule.burst / 8), Math.floor(rule.rate / 4), 64));
+}

@@ -3,7 +3,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { withLock, type Dir } from "@keel/wasi-dir";
 import { encodeUtf8, decodeUtf8, toHex } from "@keel/bytes";
-import { gcra, type Rule } from "./gcra.ts";
+import { gcra, gcraTake, leaseSize, type Rule } from "./gcra.ts";
 import type { MeshSection, RateLimitSection } from "@keel/config";
 
 export interface Identity {
@@ -95,12 +95,27 @@ function stateLine(tat: number, allowed: number, limited: number): Uint8Array {
   return line;
 }
 
+/** Requests taken from a bucket by this instance and not spent yet. */
+interface Lease {
+  left: number;
+  /** Spent from memory since the bucket file last counted them. */
+  uncounted: number;
+  takenMs: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+/** A lease not spent within this long is dropped (its requests are not admitted later). */
+const LEASE_MS = 1000;
+
 export class Limiter {
   private readonly dir: Dir;
   private readonly settings: LimitSettings;
   /** Bucket file names by bucket, and the class dirs made, for this instance's lifetime. */
   private readonly names = new Map<string, string>();
   private readonly made = new Set<string>();
+  /** Requests this instance took from a bucket and has not spent yet (leaseSize). */
+  private readonly leases = new Map<string, Lease>();
 
   constructor(dir: Dir, settings: LimitSettings) {
     this.dir = dir;
@@ -140,22 +155,42 @@ export class Limiter {
     if (!rule) return UNLIMITED;
     const name = this.nameOf(bucketOf(rule, who, this.settings.trustForwardedFor));
     const dirPath = `ratelimit/${routeClass}`;
+    const path = `${dirPath}/${name}`;
+    // NOTE: a lease is spent from memory: no lock and no file for most requests of a busy
+    // client. What a lease admits the bucket admitted when it was taken, so the bound holds; a
+    // lease left unspent (the instance idles or goes) is capacity the client loses for a
+    // moment, never extra. Its decisions are counted in the file with the next lease.
+    const lease = this.leases.get(path);
+    if (lease && lease.left > 0 && nowMs - lease.takenMs < LEASE_MS) {
+      lease.left--;
+      lease.uncounted++;
+      return { allowed: true, limit: rule.burst, remaining: lease.remaining + lease.left, resetSeconds: lease.resetSeconds, retryAfterSeconds: 0 };
+    }
     if (!this.made.has(dirPath)) {
       this.dir.mkdirp(dirPath);
       this.made.add(dirPath);
     }
-    const path = `${dirPath}/${name}`;
+    const want = leaseSize(rule);
     // NOTE: the bucket file holds "<TAT> <allowed> <limited>": the decision counts ride along
     // with the state write this request makes anyway (metrics sum the files).
     const d = withLock(this.dir, path, () => Date.now(), () => {
       const raw = this.dir.read(path);
       const [tat, allowed, limited] = parseState(raw);
-      const decision = gcra(tat, nowMs, rule);
-      const counts = [allowed, limited];
+      const decision = want > 1 ? gcraTake(tat, nowMs, rule, want) : gcra(tat, nowMs, rule);
+      const took = decision.allowed ? Math.round((decision.tat - Math.max(tat ?? nowMs, nowMs)) * rule.rate / 1000) : 0;
+      const counts = [allowed + (lease?.uncounted ?? 0), limited];
       counts[decision.allowed ? 0 : 1]++;
       this.dir.writeAt(path, 0, stateLine(decision.tat, counts[0], counts[1]), false);
-      return decision;
+      return { decision, took };
     });
-    return { allowed: d.allowed, limit: Math.floor(d.limit), remaining: d.remaining, resetSeconds: d.resetSeconds, retryAfterSeconds: d.retryAfterSeconds };
+    if (lease) lease.uncounted = 0;
+    const { decision, took } = d;
+    if (took > 1) {
+      if (this.leases.size >= 4096) this.leases.clear();
+      this.leases.set(path, { left: took - 1, uncounted: 0, takenMs: nowMs, remaining: decision.remaining, resetSeconds: decision.resetSeconds });
+    } else this.leases.delete(path);
+    // What this instance holds is still the client's to use.
+    return { allowed: decision.allowed, limit: Math.floor(decision.limit), remaining: decision.remaining + Math.max(0, took - 1), resetSeconds: decision.resetSeconds, retryAfterSeconds: decision.retryAfterSeconds };
   }
+
 }

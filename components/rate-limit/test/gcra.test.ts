@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { gcra } from "../src/gcra.ts";
+import { gcra, gcraTake, leaseSize } from "../src/gcra.ts";
 import { Limiter, limitSettings, bucketOf } from "../src/limits.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
 
@@ -102,5 +102,34 @@ describe("Limiter on a real directory", () => {
     }
     expect(admitted).toBeLessThanOrEqual(30 + 30 * 2);
     expect(admitted).toBeGreaterThanOrEqual(30 + 30 * 2 - 3);
+  });
+
+  it("leases: instances that take several requests at once still admit at most burst + rate × t, and count every decision they wrote", () => {
+    expect(leaseSize({ rate: 20, burst: 10 })).toBe(1); // small limits stay exact
+    expect(leaseSize({ rate: 1000, burst: 2000 })).toBe(64);
+    expect(gcraTake(null, 0, { rate: 10, burst: 5 }, 5)).toMatchObject({ allowed: true, tat: 500, remaining: 0 });
+    expect(gcraTake(null, 0, { rate: 10, burst: 5 }, 6)).toMatchObject({ allowed: true, tat: 100 }); // falls back to one
+    for (let trial = 0; trial < 20; trial++) {
+      const rate = 50 + Math.floor(Math.random() * 400);
+      const burst = 16 + Math.floor(Math.random() * 400);
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), "keel-lease-"));
+      const settings = limitSettings({ rate_limit: { enabled: true, trust_forwarded_for: true, rules: { write: { rate, burst, key: "ip" } } } as never });
+      const instances = Array.from({ length: 4 }, () => new Limiter(new NodeDir(root), settings));
+      let admitted = 0;
+      let t = 0;
+      const end = 3000;
+      while (t < end) {
+        t += Math.random() * 3;
+        const who = instances[Math.floor(Math.random() * instances.length)];
+        if (who.check("write", { clientIp: "192.0.2.1", subject: null, apiKey: null }, t).allowed) admitted++;
+      }
+      expect(admitted).toBeLessThanOrEqual(burst + (rate * end) / 1000 + 1);
+      // Leases lose at most what the instances still hold: the client gets nearly all it may.
+      expect(admitted).toBeGreaterThanOrEqual(burst + (rate * end) / 1000 - 4 * 2 * leaseSize({ rate, burst }) - 2);
+      const c = Object.fromEntries(instances[0].counters().map((x) => [x.name, x.value]));
+      // Counted: everything but what was spent from leases since their last write.
+      expect(c.keel_ratelimit_write_allowed_total).toBeLessThanOrEqual(admitted);
+      expect(c.keel_ratelimit_write_allowed_total).toBeGreaterThanOrEqual(admitted - 4 * leaseSize({ rate, burst }));
+    }
   });
 });
