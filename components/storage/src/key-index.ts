@@ -58,6 +58,9 @@ export class KeyIndex {
   /** Every key's hex name, from the kv directory: for the first build and `rebuild`. */
   private readonly listAll: () => string[];
   private readonly journalBytes: number;
+  /** The journal this instance last appended to, and whether the index was built: cached. */
+  private journalSeq: number | undefined;
+  private built = false;
 
   constructor(dir: Dir, now: () => number, listAll: () => string[], journalBytes = JOURNAL_BYTES) {
     this.dir = dir;
@@ -70,14 +73,31 @@ export class KeyIndex {
   add(hex: string): void {
     this.ensureBuilt();
     let flushed = false;
+    let written = "";
     withLock(this.dir, JOURNAL_LOCK, this.now, () => {
-      const seq = this.state().journal;
+      // The journal this instance appended to last is still the one while its file exists: a
+      // flush removes it and nothing writes that name again (one stat instead of a listing).
+      let seq = this.journalSeq;
+      let size = seq === undefined ? undefined : this.dir.stat(`${INDEX_DIR}/journal-${pad(seq)}`)?.size;
+      if (seq === undefined || size === undefined) {
+        seq = this.state().journal;
+        size = this.dir.stat(`${INDEX_DIR}/journal-${pad(seq)}`)?.size ?? 0;
+      }
+      this.journalSeq = seq;
       const path = `${INDEX_DIR}/journal-${pad(seq)}`;
-      const size = this.dir.stat(path)?.size ?? 0;
       // A leading newline: a line torn by a crash never joins the next one.
-      this.dir.writeAt(path, size, encodeUtf8(`\n${hex}\n`), true);
-      if (size + hex.length + 2 >= this.journalBytes) flushed = this.flush(seq);
+      this.dir.writeAt(path, size, encodeUtf8(`\n${hex}\n`), false);
+      written = path;
+      if (size + hex.length + 2 >= this.journalBytes) {
+        flushed = this.flush(seq);
+        written = "";
+      }
     });
+    // NOTE: group commit. The line is flushed after the lock is released: writers that came
+    // while another flushed share its fdatasync instead of queueing behind it. The key's file
+    // is written only after this returns, so the index never misses a key that is on disk.
+    // A journal flushed meanwhile is gone: it is in a run, written durably, with our line.
+    if (written) this.dir.sync(written);
     if (flushed) this.maybeMerge();
   }
 
@@ -124,11 +144,12 @@ export class KeyIndex {
   }
 
   private ensureBuilt(): void {
-    if (this.dir.stat(BUILT)) return;
+    if (this.built || (this.built = this.dir.stat(BUILT) !== null)) return;
     this.dir.mkdirp(INDEX_DIR);
     withLock(this.dir, JOURNAL_LOCK, this.now, () => {
       if (!this.dir.stat(BUILT)) this.buildLocked();
     });
+    this.built = true;
   }
 
   private buildLocked(): void {

@@ -45,6 +45,12 @@ export interface Dir {
    * (state that may be lost in a crash, like rate-limit buckets) the fsync is skipped.
    */
   writeAt(path: string, position: number, data: Uint8Array, durable?: boolean): void;
+  /**
+   * Make what was written to a file durable (fdatasync). With writeAt(…, false) under a lock
+   * and `sync` after it, writers share their flushes instead of taking turns holding one.
+   * False when the file does not exist.
+   */
+  sync(path: string): boolean;
   /** Cut a file to `size` bytes and fsync it. */
   truncate(path: string, size: number): void;
   /** Set a file's access time to now (for lru eviction). */

@@ -194,6 +194,24 @@ export class WasiDir implements Dir {
     };
   }
 
+  sync(path: string): boolean {
+    let fd: Descriptor;
+    try {
+      fd = this.root.openAt(NOFOLLOW, path, {}, { write: true });
+    } catch (e) {
+      if (code(e) === "no-entry") return false;
+      throw ioError(`open ${path}: ${code(e)}`);
+    }
+    try {
+      fd.syncData();
+      return true;
+    } catch (e) {
+      throw ioError(`sync ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
   truncate(path: string, size: number): void {
     let fd: Descriptor;
     try {

@@ -124,6 +124,22 @@ export class NodeDir implements Dir {
     }
   }
 
+  sync(rel: string): boolean {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.p(rel), "r+");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw e;
+    }
+    try {
+      if (this.fsync) fs.fdatasyncSync(fd);
+      return true;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   truncate(rel: string, size: number): void {
     fs.truncateSync(this.p(rel), size);
   }
