@@ -20,10 +20,20 @@ export interface Decision {
 }
 
 export function gcra(storedTat: number | null, nowMs: number, rule: Rule): Decision {
+  return gcraTake(storedTat, nowMs, rule, 1);
+}
+
+/**
+ * Take `n` requests' worth at once (a lease an instance spends from memory): allowed when the
+ * n-th would be allowed now, else decided as one request. Everything a lease admits was
+ * admitted by the bucket at this moment, so spending it later never lets more than
+ * burst + rate × t through.
+ */
+export function gcraTake(storedTat: number | null, nowMs: number, rule: Rule, n: number): Decision {
   const interval = 1000 / rule.rate; // ms per request
   const tolerance = interval * rule.burst; // how far ahead of now the TAT may run
   const tat = Math.max(storedTat ?? nowMs, nowMs);
-  const next = tat + interval;
+  const next = tat + n * interval;
   if (next - nowMs <= tolerance + 1e-9) {
     return {
       allowed: true,
@@ -34,6 +44,7 @@ export function gcra(storedTat: number | null, nowMs: number, rule: Rule): Decis
       retryAfterSeconds: 0,
     };
   }
+  if (n > 1) return gcraTake(storedTat, nowMs, rule, 1);
   return {
     allowed: false,
     tat,
@@ -42,27 +53,6 @@ export function gcra(storedTat: number | null, nowMs: number, rule: Rule): Decis
     resetSeconds: Math.ceil((tat - nowMs) / 1000),
     // Allowed again once next - now ≤ tolerance.
     retryAfterSeconds: Math.max(1, Math.ceil((next - tolerance - nowMs) / 1000)),
-  };
-}
-
-/**
- * Take `n` requests' worth at once (a lease an instance spends from memory): allowed when the
- * n-th would be allowed now. Everything it admits was admitted by the bucket at this moment, so
- * spending the lease later never lets more than burst + rate × t through.
- */
-export function gcraTake(storedTat: number | null, nowMs: number, rule: Rule, n: number): Decision {
-  const interval = 1000 / rule.rate;
-  const tolerance = interval * rule.burst;
-  const tat = Math.max(storedTat ?? nowMs, nowMs);
-  const next = tat + n * interval;
-  if (next - nowMs > tolerance + 1e-9) return gcra(storedTat, nowMs, rule);
-  return {
-    allowed: true,
-    tat: next,
-    limit: rule.burst,
-    remaining: Math.max(0, Math.floor((tolerance - (next - nowMs)) / interval + 1e-9)),
-    resetSeconds: Math.ceil((next - nowMs) / 1000),
-    retryAfterSeconds: 0,
   };
 }
 
