@@ -68,6 +68,9 @@ export function sealFrame(body: Uint8Array, base: number): Uint8Array {
   return body;
 }
 
+/** Width of the tail hint line (space-padded): a segment name and two numbers fit easily. */
+const HINT_WIDTH = 80;
+
 interface Frame {
   base: number;
   timestampMs: number;
@@ -321,15 +324,28 @@ export class TopicLog {
    * was fsynced, so when it matches the segment's size the segment ends in a whole frame and
    * the next append need not re-read and re-checksum it.
    */
+  /**
+   * The hint is one fixed-width line rewritten in place (one pwrite, no temp file or rename:
+   * those were two directory changes per append). A torn or stale line only fails to match
+   * the segment's size, and the segment is scanned instead.
+   */
   private writeHint(tdir: string, seg: Segment, size: number, next: number): void {
-    this.dir.writeAtomic(`${tdir}/tail`, encodeUtf8(`${seg.name} ${size} ${next}`), false);
+    const line = new Uint8Array(HINT_WIDTH).fill(0x20);
+    line.set(encodeUtf8(`${seg.name} ${size} ${next}`).subarray(0, HINT_WIDTH));
+    this.dir.writeAt(`${tdir}/tail`, 0, line, false);
   }
 
   /** The next offset the tail hint gives, when it describes `seg` at exactly `size` bytes. */
   private hinted(tdir: string, seg: Segment, size: number): number | null {
     const hint = this.dir.read(`${tdir}/tail`);
     if (!hint) return null;
-    const [name, hsize, hnext] = decodeUtf8(hint).split(" ");
+    let text: string;
+    try {
+      text = decodeUtf8(hint);
+    } catch {
+      return null; // a damaged hint: scan instead
+    }
+    const [name, hsize, hnext] = text.trim().split(" ");
     return name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext)) ? Number(hnext) : null;
   }
 
