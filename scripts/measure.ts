@@ -1,7 +1,9 @@
 // `pnpm measure [runs]`: per host, the median of `runs` (default 5) fresh processes on fresh
 // data dirs of
-//   - cold start (spawn → first 200 from /_keel/health), the first PUT and GET, a warm GET
-//     (median of 20) — with auth and rate limits on, as the default edge.toml has them;
+//   - cold start (spawn → first 200 from /_keel/health), the first PUT and GET, early GETs (the
+//     median of the next 20) and warm GETs (the median of 20 after 300 more: the Node host's V8
+//     compiles hot WebAssembly again, optimised, after a few hundred calls) — with auth and rate
+//     limits on, as the default edge.toml has them;
 //   - RSS of the server process: idle after start, after 100 sequential requests, and after
 //     16 concurrent connections for 5 s (autocannon, GETs of one key, rate limits off so the
 //     load is served rather than refused).
@@ -47,28 +49,32 @@ async function load(node: RunningNode): Promise<void> {
 
 status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
-const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB"]];
+const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "early GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB"]];
 for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
-  const cols: number[][] = [[], [], [], [], [], [], []];
+  const cols: number[][] = [[], [], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
     status(`${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
     cols[0].push(node.coldStartMs);
     cols[1].push(await timed(() => fetch(`${node.url}/v1/kv/m`, { method: "PUT", body: "v" })));
     cols[2].push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
-    const w: number[] = [];
-    for (let j = 0; j < 20; j++) w.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
-    cols[3].push(median(w));
+    const early: number[] = [];
+    for (let j = 0; j < 20; j++) early.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
+    cols[3].push(median(early));
+    for (let j = 0; j < 300; j++) await (await fetch(`${node.url}/v1/kv/m`)).arrayBuffer();
+    const warm: number[] = [];
+    for (let j = 0; j < 20; j++) warm.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
+    cols[4].push(median(warm));
     await node.stop();
     // Memory on a node without rate limits, so the concurrent load is served, not refused.
     const m = await startNode(kind, { ...opts, env: { KEEL_CONFIG: unlimited } });
     await new Promise((r) => setTimeout(r, 300));
-    cols[4].push(rssMb(m.proc.pid!));
+    cols[5].push(rssMb(m.proc.pid!));
     await fetch(`${m.url}/v1/kv/m`, { method: "PUT", body: "v" });
     for (let j = 0; j < 100; j++) await (await fetch(`${m.url}/v1/kv/m`)).arrayBuffer();
-    cols[5].push(rssMb(m.proc.pid!));
-    await load(m);
     cols[6].push(rssMb(m.proc.pid!));
+    await load(m);
+    cols[7].push(rssMb(m.proc.pid!));
     await m.stop();
   }
   rows.push([label, ...cols.map((xs) => median(xs).toFixed(1))]);
