@@ -7,11 +7,16 @@ import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
 import * as replication from "keel:storage/replication@0.1.0";
 import { getRandomBytes } from "wasi:random/random@0.2.12";
+import { encode } from "keel:text/utf8@0.1.0";
+import { useUtf8Encoder } from "@keel/bytes";
 import { syncConfig } from "./config.ts";
 import { Sync, SyncError, type Storage } from "./outbox.ts";
 import { describeThrown } from "@keel/model";
 import type * as Outbox from "keel:sync/outbox@0.1.0";
 import type * as Cloud from "keel:sync/cloud@0.1.0";
+
+// A batch's JSON (hundreds of KB) is encoded by the canonical ABI, not a loop in QuickJS.
+useUtf8Encoder(encode);
 
 /** u64s cross as numbers (QuickJS) or bigints; option none as null or undefined. */
 const num = (v: number | bigint | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));

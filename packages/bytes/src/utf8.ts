@@ -6,7 +6,17 @@
 // String.fromCharCode in chunks and encoding writes into a preallocated array.
 const CHUNK = 4096;
 
+/** Strings this long go to a native encoder once a component wires one (a call costs more below). */
+const NATIVE_MIN_CHARS = 256;
+let native: ((s: string) => Uint8Array) | undefined;
+
+/** Encode long strings natively: a component wires keel:text/utf8 here (the canonical ABI encodes). */
+export function useUtf8Encoder(fn: (s: string) => Uint8Array): void {
+  native = fn;
+}
+
 export function encodeUtf8(s: string): Uint8Array {
+  if (native && s.length >= NATIVE_MIN_CHARS) return native(s);
   const out = new Uint8Array(s.length * 3);
   let j = 0;
   for (let i = 0; i < s.length; i++) {
