@@ -7,8 +7,9 @@ import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
 import { WasiDir } from "@keel/wasi-dir/wasi";
 import { settingsFrom } from "./settings.ts";
-import { encodeUtf8, useCrc32 } from "@keel/bytes";
+import { encodeUtf8, useCrc32, useUtf8Encoder } from "@keel/bytes";
 import { crc32 } from "keel:text/checksum@0.1.0";
+import { encode } from "keel:text/utf8@0.1.0";
 import { conflictSettings, resolve } from "@keel/model";
 import type { Part } from "./record.ts";
 import type * as Kv from "keel:storage/kv@0.1.0";
@@ -16,8 +17,10 @@ import type * as Log from "keel:storage/log@0.1.0";
 import type * as Replication from "keel:storage/replication@0.1.0";
 import type * as Admin from "keel:storage/admin@0.1.0";
 
-// Checksums of records and frames run compiled (components/text), not in QuickJS.
+// Checksums of records and frames run compiled, and long strings are encoded to UTF-8 by the
+// canonical ABI (components/text), not in QuickJS.
 useCrc32(crc32);
+useUtf8Encoder(encode);
 
 // NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads
 // everything it needs from files, and the settings come from the host's KEEL_NODE_CONFIG.
