@@ -33,15 +33,22 @@ export function tempDataDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `keel-${label}-`));
 }
 
+/**
+ * A loopback port nothing listens on, picked at random below Linux's ephemeral range (32768+).
+ * NOTE: a port the kernel hands out (listen on 0) is an ephemeral one, and between our probe and
+ * the node's listen any test's outgoing connection could take it as its local port: a node then
+ * failed with EADDRINUSE in a full run. Below the range only another listener can collide.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 export interface StartOptions {
@@ -72,6 +79,18 @@ process.on("exit", () => {
 });
 
 export async function startNode(kind: HostKind, opts: StartOptions = {}): Promise<RunningNode> {
+  // A port we chose that another listener took first: choose again (an explicit port is the
+  // caller's, perhaps already in other nodes' config, so that failure is theirs to see).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(kind, opts);
+    } catch (e) {
+      if (opts.port !== undefined || attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startOnce(kind: HostKind, opts: StartOptions): Promise<RunningNode> {
   const dataDir = opts.dataDir ?? tempDataDir(kind);
   const port = opts.port ?? (await freePort());
   const addr = `127.0.0.1:${port}`;
