@@ -30,7 +30,9 @@ describe("sealed records", () => {
       const sealed = sealRecord(keys, at, payload, random);
       expect(openRecord(keys, at, sealed)).toEqual(payload);
       expect(sealedHeader(sealed).kid).toBe("k1");
-      expect(Buffer.from(sealed).includes(Buffer.from(payload.length ? payload.subarray(0, 8) : "k1k1"))).toBe(false);
+      // The plaintext does not show through. Only for payloads of 8 bytes or more: a 1-byte
+      // payload ("x") is found in ~50 sealed random-looking bytes about one run in five.
+      if (payload.length >= 8) expect(Buffer.from(sealed).includes(Buffer.from(payload.subarray(0, 8)))).toBe(false);
     }
     // 2,000 repeated characters deflate to a few bytes; random bytes are sent as they are.
     expect(sealRecord(keys, at, text("z".repeat(2000)), random).length).toBeLessThan(100);
