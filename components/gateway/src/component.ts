@@ -5,7 +5,7 @@ import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import * as syncOutbox from "keel:sync/outbox@0.1.0";
 import * as syncCloud from "keel:sync/cloud@0.1.0";
 import * as membership from "keel:mesh/membership@0.1.0";
-import { coreServices } from "./core-services.ts";
+import { coreServices, instanceFlags } from "./core-services.ts";
 import { encode, encodeAll } from "keel:text/utf8@0.1.0";
 import { useEncoder } from "./text.ts";
 import { gatewayExports } from "./exports.ts";
@@ -13,7 +13,6 @@ import { runSync, type Io } from "./sync-runner.ts";
 import { request } from "./wasi-http-client.ts";
 import { runMeshRound } from "./mesh-runner.ts";
 import type { MeshService, SyncService } from "./router.ts";
-import { nodeConfig } from "@keel/wasi-dir/node-config";
 
 const sync: SyncService = {
   plan: () => syncOutbox.plan(),
@@ -66,21 +65,8 @@ const services = { ...coreServices(), sync, mesh, io };
 // responses too, so a mesh keeps itself going once one node gossips.
 // A node with sync or the mesh off never asks whether a run is due (two component calls per
 // request otherwise: ~4% of a GET's CPU).
-let background: { sync: boolean; mesh: boolean } | undefined;
-function backgroundWork(): { sync: boolean; mesh: boolean } {
-  if (!background) {
-    try {
-      const { config } = nodeConfig();
-      background = { sync: config.sync?.enabled === true && config.node?.role !== "cloud", mesh: config.mesh?.enabled === true };
-    } catch {
-      background = { sync: true, mesh: true }; // the components report their own config problems
-    }
-  }
-  return background;
-}
-
 function afterResponse(): void {
-  const work = backgroundWork();
+  const work = instanceFlags();
   try {
     if (work.sync && syncOutbox.due(Date.now())) runSync(sync, io, 4, 0);
   } catch {

@@ -16,16 +16,26 @@ import type { Services } from "./router.ts";
 let observability: ReturnType<Services["observability"]> | undefined;
 
 const UNLIMITED = { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0 };
-let limits: boolean | undefined;
-function limitsOn(): boolean {
-  if (limits === undefined) {
+
+/** Which optional parts this node runs; a part that is off is not called at all. */
+export interface InstanceFlags {
+  limits: boolean;
+  sync: boolean;
+  mesh: boolean;
+}
+let flags: InstanceFlags | undefined;
+
+/** Read once per instance; with an unreadable config every part is asked (each reports its own problem). */
+export function instanceFlags(): InstanceFlags {
+  if (!flags) {
     try {
-      limits = nodeConfig().config.rate_limit?.enabled === true;
+      const { config } = nodeConfig();
+      flags = { limits: config.rate_limit?.enabled === true, sync: config.sync?.enabled === true && config.node?.role !== "cloud", mesh: config.mesh?.enabled === true };
     } catch {
-      limits = true; // the limiter reports its own config problems
+      flags = { limits: true, sync: true, mesh: true };
     }
   }
-  return limits;
+  return flags;
 }
 
 /** Read once per instance from the host's KEEL_NODE_CONFIG (validated, defaults applied). */
@@ -64,7 +74,7 @@ export function coreServices(): Services {
     verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization ?? null, nowMs) },
     limiter: {
       // With [rate_limit] off every answer is "unlimited": no call to the limiter (~3% of a GET).
-      check: (cls, who, nowMs) => (limitsOn() ? limiter.check(cls, who, nowMs) : UNLIMITED),
+      check: (cls, who, nowMs) => (instanceFlags().limits ? limiter.check(cls, who, nowMs) : UNLIMITED),
       counters: () => limiter.counters(),
     },
     nowMs: () => Date.now(),

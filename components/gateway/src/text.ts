@@ -1,6 +1,6 @@
 // Text and base64 helpers the router needs, without engine globals (QuickJS has no
 // TextEncoder/TextDecoder).
-import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, useUtf8Encoder } from "@keel/bytes";
 
 export { toBase64, fromBase64 } from "@keel/bytes";
 
@@ -16,38 +16,22 @@ let native: Utf8Encoder | undefined;
  * The component entry gives the keel:text/utf8 import; plain Node (tests) keeps the loop. NOTE:
  * QuickJS has no TextEncoder and its interpreter spends ~0.5 µs a character in a loop — 49 ms
  * for a batch of 1,000 records of 100 characters — while a call across the canonical ABI costs
- * microseconds and encodes natively.
+ * microseconds and encodes natively. Single strings take @keel/bytes' hook (long ones go native).
  */
 export function useEncoder(e: Utf8Encoder): void {
   native = e;
+  useUtf8Encoder(e.encode);
 }
 
-/** Strings shorter than this are cheaper to encode here than in a call to another component. */
-const NATIVE_FROM = 64;
-
-export function encodeText(s: string): Uint8Array {
-  if (native && s.length >= NATIVE_FROM) return native.encode(s);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) return encodeUtf8(s);
-    out[i] = c;
-  }
-  return out;
-}
+export const encodeText = encodeUtf8;
 
 /** Each string's UTF-8 bytes (one cross-component call for a whole batch). */
 export function encodeTexts(list: string[]): Uint8Array[] {
   return native ? native.encodeAll(list) : list.map(encodeText);
 }
 
-/** Strict UTF-8: throws on malformed bytes. ASCII (the common case) decodes natively. */
-export function decodeUtf8Strict(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
-  // Bytes ≥ 0x80 became Latin-1 characters above; then the full decoder decides.
-  return /[^\x00-\x7f]/.test(s) ? decodeUtf8(b) : s;
-}
+/** Strict UTF-8: throws on malformed bytes (ASCII runs decode natively, in @keel/bytes). */
+export const decodeUtf8Strict = decodeUtf8;
 
 /** UTF-8, with U+FFFD for each malformed byte. */
 export function decodeText(b: Uint8Array): string {

@@ -11,6 +11,8 @@ export interface Rule {
 
 export interface Decision {
   allowed: boolean;
+  /** Requests' worth taken from the bucket: n, 1 when only one fit, 0 when refused. */
+  taken: number;
   /** TAT to store (unchanged when refused). */
   tat: number;
   limit: number;
@@ -37,6 +39,7 @@ export function gcraTake(storedTat: number | null, nowMs: number, rule: Rule, n:
   if (next - nowMs <= tolerance + 1e-9) {
     return {
       allowed: true,
+      taken: n,
       tat: next,
       limit: rule.burst,
       remaining: Math.max(0, Math.floor((tolerance - (next - nowMs)) / interval + 1e-9)),
@@ -47,6 +50,7 @@ export function gcraTake(storedTat: number | null, nowMs: number, rule: Rule, n:
   if (n > 1) return gcraTake(storedTat, nowMs, rule, 1);
   return {
     allowed: false,
+    taken: 0,
     tat,
     limit: rule.burst,
     remaining: 0,

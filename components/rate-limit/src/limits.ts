@@ -2,8 +2,8 @@
 // instance on the node (wasmtime serve runs each request in its own) shares one allowance.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { withLock, type Dir } from "@keel/wasi-dir";
-import { encodeUtf8, decodeUtf8, toHex } from "@keel/bytes";
-import { gcra, gcraTake, leaseSize, type Rule } from "./gcra.ts";
+import { encodeUtf8, decodeUtf8, paddedLine, toHex } from "@keel/bytes";
+import { gcraTake, leaseSize, type Rule } from "./gcra.ts";
 import type { MeshSection, RateLimitSection } from "@keel/config";
 
 export interface Identity {
@@ -87,12 +87,9 @@ export function bucketOf(rule: { key: KeyBy }, who: Identity, trustForwardedFor:
  * no state: that client gets a fresh burst), which is why it may skip what KV writes pay for.
  */
 const STATE_WIDTH = 64;
-const SPACE = 0x20;
 
 function stateLine(tat: number, allowed: number, limited: number): Uint8Array {
-  const line = new Uint8Array(STATE_WIDTH).fill(SPACE);
-  line.set(encodeUtf8(`${tat} ${allowed} ${limited}`).subarray(0, STATE_WIDTH));
-  return line;
+  return paddedLine(`${tat} ${allowed} ${limited}`, STATE_WIDTH);
 }
 
 /** Requests taken from a bucket by this instance and not spent yet. */
@@ -164,33 +161,30 @@ export class Limiter {
     if (lease && lease.left > 0 && nowMs - lease.takenMs < LEASE_MS) {
       lease.left--;
       lease.uncounted++;
-      return { allowed: true, limit: rule.burst, remaining: lease.remaining + lease.left, resetSeconds: lease.resetSeconds, retryAfterSeconds: 0 };
+      return { allowed: true, limit: Math.floor(rule.burst), remaining: lease.remaining + lease.left, resetSeconds: lease.resetSeconds, retryAfterSeconds: 0 };
     }
     if (!this.made.has(dirPath)) {
       this.dir.mkdirp(dirPath);
       this.made.add(dirPath);
     }
-    const want = leaseSize(rule);
     // NOTE: the bucket file holds "<TAT> <allowed> <limited>": the decision counts ride along
     // with the state write this request makes anyway (metrics sum the files).
     const d = withLock(this.dir, path, () => Date.now(), () => {
       const raw = this.dir.read(path);
       const [tat, allowed, limited] = parseState(raw);
-      const decision = want > 1 ? gcraTake(tat, nowMs, rule, want) : gcra(tat, nowMs, rule);
-      const took = decision.allowed ? Math.round((decision.tat - Math.max(tat ?? nowMs, nowMs)) * rule.rate / 1000) : 0;
+      const decision = gcraTake(tat, nowMs, rule, leaseSize(rule));
       const counts = [allowed + (lease?.uncounted ?? 0), limited];
       counts[decision.allowed ? 0 : 1]++;
       this.dir.writeAt(path, 0, stateLine(decision.tat, counts[0], counts[1]), false);
-      return { decision, took };
+      return decision;
     });
     if (lease) lease.uncounted = 0;
-    const { decision, took } = d;
+    const took = d.taken;
     if (took > 1) {
       if (this.leases.size >= 4096) this.leases.clear();
-      this.leases.set(path, { left: took - 1, uncounted: 0, takenMs: nowMs, remaining: decision.remaining, resetSeconds: decision.resetSeconds });
+      this.leases.set(path, { left: took - 1, uncounted: 0, takenMs: nowMs, remaining: d.remaining, resetSeconds: d.resetSeconds });
     } else this.leases.delete(path);
     // What this instance holds is still the client's to use.
-    return { allowed: decision.allowed, limit: Math.floor(decision.limit), remaining: decision.remaining + Math.max(0, took - 1), resetSeconds: decision.resetSeconds, retryAfterSeconds: decision.retryAfterSeconds };
+    return { allowed: d.allowed, limit: Math.floor(d.limit), remaining: d.remaining + Math.max(0, took - 1), resetSeconds: d.resetSeconds, retryAfterSeconds: d.retryAfterSeconds };
   }
-
 }

@@ -48,7 +48,11 @@ const isHexName = (s: string) => s.length > 0 && s.length % 2 === 0 && /^[0-9a-f
 
 /** A run's bytes: sorted unique hex names, one per line (exported for tools that seed a data dir). */
 export function formatRun(hexNames: Iterable<string>): Uint8Array {
-  const sorted = [...new Set(hexNames)].sort();
+  return runBytes([...new Set(hexNames)].sort());
+}
+
+/** Names already sorted and unique, one per line. */
+function runBytes(sorted: string[]): Uint8Array {
   return encodeUtf8(sorted.length ? sorted.join("\n") + "\n" : "");
 }
 
@@ -161,12 +165,12 @@ export class KeyIndex {
     if (!this.dir.stat(BUILT)) this.dir.writeAtomic(BUILT, new Uint8Array(0));
   }
 
-  /** Runs in use (oldest first), the journal appends go to, and journals not yet in a run. */
-  /** The runs a scan reads now (oldest first): for tests and `keel`'s resources. */
+  /** The runs a scan reads now (oldest first): for tests. */
   runs(): { name: string; bytes: number }[] {
     return this.state().runs.map((r) => ({ name: r.name, bytes: r.size }));
   }
 
+  /** Runs in use (oldest first), the journal appends go to, and journals not yet in a run. */
   private state(): { runs: Run[]; journal: number; journals: string[] } {
     const names = this.dir.list(INDEX_DIR);
     let all: Run[] = [];
@@ -216,7 +220,7 @@ export class KeyIndex {
         if (h !== last) out.push(h);
         last = h;
       }
-      this.dir.writeAtomic(`${INDEX_DIR}/${runName(inputs[0].from, inputs[inputs.length - 1].to)}`, encodeUtf8(out.length ? out.join("\n") + "\n" : ""));
+      this.dir.writeAtomic(`${INDEX_DIR}/${runName(inputs[0].from, inputs[inputs.length - 1].to)}`, runBytes(out));
       for (const r of inputs) this.dir.remove(`${INDEX_DIR}/${r.name}`);
     } catch (e) {
       if (!(e instanceof RunGone)) throw e;

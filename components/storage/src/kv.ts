@@ -5,9 +5,9 @@
 // resolution, and deletes are tombstones so they replicate too.
 import { withLock, type Dir } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
-import { checkKey, fileName, keyOfName } from "./keys.ts";
+import { checkKey, fileName, keyHex, keyOfName } from "./keys.ts";
 import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
-import { encodeUtf8, decodeUtf8, toHex, fromHex } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, fromHex } from "@keel/bytes";
 import { KeyIndex } from "./key-index.ts";
 import {
   applyDecision, asVersion, byStampDesc, created, formatHlc, isDuplicate, localPart, parseHlc, stampOf, tick, MAX_REPLACED,
@@ -101,7 +101,7 @@ export class Kv {
   constructor(dir: Dir, opts: Partial<KvOptions> = {}) {
     this.dir = dir;
     this.opts = { ...DEFAULT_OPTIONS, ...opts };
-    this.index = new KeyIndex(dir, this.opts.now, () => this.listKeys().map((k) => toHex(encodeUtf8(k))));
+    this.index = new KeyIndex(dir, this.opts.now, () => this.listKeys().map(keyHex));
   }
 
   get(key: string): Entry | null {
@@ -148,7 +148,7 @@ export class Kv {
       const now = this.opts.now();
       if (!cur) {
         this.opts.beforeChange?.(key, remote.version, false);
-        this.index.add(toHex(encodeUtf8(key)));
+        this.index.add(keyHex(key));
         this.write(path, { key, writtenAt: now, ...created(remote) });
         return "created";
       }
@@ -222,7 +222,7 @@ export class Kv {
     const max = Math.max(1, Math.min(limit || 100, MAX_SCAN_LIMIT));
     const entries: Entry[] = [];
     let last: string | undefined;
-    const names = this.index.range(toHex(encodeUtf8(prefix)), cursor === undefined ? undefined : toHex(encodeUtf8(cursor)));
+    const names = this.index.range(keyHex(prefix), cursor === undefined ? undefined : keyHex(cursor));
     for (let n = names.next(); !n.done; n = names.next()) {
       if (entries.length >= max) {
         names.return(undefined);
@@ -328,7 +328,7 @@ export class Kv {
       // A local write supersedes every version it saw (this is how it resolves siblings).
       const replaced = [...(cur?.replaced ?? []), ...parts.map((p) => p.version)].slice(-MAX_REPLACED);
       this.opts.beforeChange?.(key, version, true);
-      if (!cur) this.index.add(toHex(encodeUtf8(key)));
+      if (!cur) this.index.add(keyHex(key));
       this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced });
       return version;
     });

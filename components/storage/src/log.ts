@@ -13,7 +13,7 @@
 // A crash can leave a torn frame only at the end of the newest segment: readers stop there
 // (never serving it) and the next append cuts it off before writing.
 import { withLock, type Dir } from "@keel/wasi-dir";
-import { crc32, encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { crc32, encodeUtf8, decodeUtf8, paddedLine } from "@keel/bytes";
 import { checkTopic, isTopic } from "@keel/model";
 import { storageError } from "./errors.ts";
 import { DEFAULT_SETTINGS, type StorageSettings } from "./settings.ts";
@@ -322,17 +322,12 @@ export class TopicLog {
   /**
    * After each append: where it ended. Not fsynced (a cache), but written only after the frame
    * was fsynced, so when it matches the segment's size the segment ends in a whole frame and
-   * the next append need not re-read and re-checksum it.
-   */
-  /**
-   * The hint is one fixed-width line rewritten in place (one pwrite, no temp file or rename:
-   * those were two directory changes per append). A torn or stale line only fails to match
-   * the segment's size, and the segment is scanned instead.
+   * the next append need not re-read and re-checksum it. One fixed-width line rewritten in
+   * place (one pwrite; a temp file and rename were two directory changes per append): a torn
+   * or stale line only fails to match the segment's size, and the last frame is read instead.
    */
   private writeHint(tdir: string, seg: Segment, size: number, next: number): void {
-    const line = new Uint8Array(HINT_WIDTH).fill(0x20);
-    line.set(encodeUtf8(`${seg.name} ${size} ${next}`).subarray(0, HINT_WIDTH));
-    this.dir.writeAt(`${tdir}/tail`, 0, line, false);
+    this.dir.writeAt(`${tdir}/tail`, 0, paddedLine(`${seg.name} ${size} ${next}`, HINT_WIDTH), false);
   }
 
   /** The next offset the tail hint gives, when it describes `seg` at exactly `size` bytes. */

@@ -85,6 +85,16 @@ export function decodeUtf8(b: Uint8Array): string {
   return parts.join("");
 }
 
+/**
+ * `text` as a fixed-width line padded with spaces (cut at `width`): state rewritten in place
+ * with one pwrite, where a shorter line would leave the end of a longer one behind.
+ */
+export function paddedLine(text: string, width: number): Uint8Array {
+  const line = new Uint8Array(width).fill(0x20);
+  line.set(encodeUtf8(text).subarray(0, width));
+  return line;
+}
+
 export function toHex(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);

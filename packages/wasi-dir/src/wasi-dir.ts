@@ -118,14 +118,19 @@ export class WasiDir implements Dir {
     }
   }
 
-  readAt(path: string, position: number, length: number): Uint8Array | null {
-    let fd: Descriptor;
+  /** An existing file opened for `access`; null when it does not exist. */
+  private openExisting(path: string, access: { read?: boolean; write?: boolean }): Descriptor | null {
     try {
-      fd = this.root.openAt(NOFOLLOW, path, {}, { read: true });
+      return this.root.openAt(NOFOLLOW, path, {}, access);
     } catch (e) {
       if (code(e) === "no-entry") return null;
       throw ioError(`open ${path}: ${code(e)}`);
     }
+  }
+
+  readAt(path: string, position: number, length: number): Uint8Array | null {
+    const fd = this.openExisting(path, { read: true });
+    if (!fd) return null;
     try {
       const chunks: Uint8Array[] = [];
       let got = 0;
@@ -195,13 +200,8 @@ export class WasiDir implements Dir {
   }
 
   sync(path: string): boolean {
-    let fd: Descriptor;
-    try {
-      fd = this.root.openAt(NOFOLLOW, path, {}, { write: true });
-    } catch (e) {
-      if (code(e) === "no-entry") return false;
-      throw ioError(`open ${path}: ${code(e)}`);
-    }
+    const fd = this.openExisting(path, { write: true });
+    if (!fd) return false;
     try {
       fd.syncData();
       return true;

@@ -97,14 +97,19 @@ export class NodeDir implements Dir {
     }
   }
 
-  readAt(rel: string, position: number, length: number): Uint8Array | null {
-    let fd: number;
+  /** An existing file's descriptor opened with `flags`; null when it does not exist. */
+  private openExisting(rel: string, flags: string): number | null {
     try {
-      fd = fs.openSync(this.p(rel), "r");
+      return fs.openSync(this.p(rel), flags);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw e;
     }
+  }
+
+  readAt(rel: string, position: number, length: number): Uint8Array | null {
+    const fd = this.openExisting(rel, "r");
+    if (fd === null) return null;
     try {
       const buf = Buffer.alloc(length);
       const n = fs.readSync(fd, buf, 0, length, position);
@@ -125,13 +130,8 @@ export class NodeDir implements Dir {
   }
 
   sync(rel: string): boolean {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.p(rel), "r+");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw e;
-    }
+    const fd = this.openExisting(rel, "r+");
+    if (fd === null) return false;
     try {
       if (this.fsync) fs.fdatasyncSync(fd);
       return true;
