@@ -153,7 +153,8 @@ function runTests(node, args) {
  * exits with it (same code, or re-raising the signal that ended it).
  */
 function startHost(node, args) {
-  const main = path.join(ROOT, "host/src/main.ts");
+  // The bundle the build writes (scripts/build.ts bundleHost); host/src/main.ts is its source.
+  const main = path.join(ROOT, "dist/node-host/main.cjs");
   if (path.resolve(node) === path.resolve(process.execPath)) {
     process.argv = [process.argv[0], main, ...args];
     import(pathToFileURL(main).href).catch((e) => fail(e.message));

@@ -14,12 +14,29 @@ export function quietDebugLog(js: string): string {
   return js.replace(DEBUG_LOG, "const _debugLog = globalThis?.process?.env?.JCO_DEBUG ? (...args) => console.debug(...args) : () => {};");
 }
 
+/**
+ * The glue with `instantiate` compiled when the glue is loaded, not on its first call.
+ * NOTE: jco writes one `instantiate` function of 10,000–45,000 lines per component. V8 compiles
+ * a function lazily, on its first call, and the module compile cache (main.ts) holds only what
+ * was compiled with the module — so each start compiled every eager component's `instantiate`
+ * again (~40 ms of a Node host start). Wrapped in parentheses, V8 compiles it with the module
+ * (its "parenthesized function" heuristic), and so it is in the cache. Written only when the
+ * glue has the one `export function instantiate(` and the one `};` that closes it, as jco 1.x
+ * writes them; otherwise the glue is left as it is (slower to start, not wrong).
+ */
+export function eagerInstantiate(js: string): string {
+  const open = js.match(/^export function instantiate\(/gm);
+  const close = js.match(/^\};$/gm);
+  if (open?.length !== 1 || close?.length !== 1) return js;
+  return js.replace(/^export function instantiate\(/m, "export const instantiate = (function instantiate(").replace(/^\};$/m, "});");
+}
+
 /** A component transpiled for the Node host: file name → bytes, the glue patched as above. */
 export async function transpileForHost(bytes: Uint8Array, name: string): Promise<[string, Uint8Array][]> {
   const { transpile } = await import("@bytecodealliance/jco");
   const { files } = await transpile(bytes, { name, instantiation: "sync", noTypescript: true, quiet: true });
   return Object.entries(files as Record<string, Uint8Array>).map(([file, data]) => [
     file,
-    file.endsWith(".js") ? new TextEncoder().encode(quietDebugLog(new TextDecoder().decode(data))) : data,
+    file.endsWith(".js") ? new TextEncoder().encode(eagerInstantiate(quietDebugLog(new TextDecoder().decode(data)))) : data,
   ]);
 }

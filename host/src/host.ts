@@ -1,15 +1,15 @@
 // The Node host: instantiates the jco-transpiled components (dist/host/<name>/), links their
-// keel imports to each other as compose/keel.wac does, gives them WASI (preview2-shim, and
-// wasi-filesystem.ts for files), and serves HTTP with node:http over the gateway's
+// keel imports to each other as compose/keel.wac does, gives them WASI (wasi.ts: its own files,
+// clocks, random and stdio; preview2-shim, loaded on first use, for the rest), and serves HTTP with node:http over the gateway's
 // keel:gateway/http export (http-server.ts). Components listed `lazy` in edge.toml are
 // instantiated inside the first call that needs them (sync instantiation makes that possible).
 import fs from "node:fs";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
-import * as shim from "@bytecodealliance/preview2-shim";
-import { filesystem, setPreopens } from "./wasi-filesystem.ts";
-import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
+import { setPreopens } from "./wasi-filesystem.ts";
+import { setEnv, WASI } from "./wasi.ts";
+import { whenShimLoads } from "./shim.ts";
 import type { Server } from "node:http";
 import { createServer, type GatewayHttp, type PlainRequest, type PlainResponse } from "./http-server.ts";
 import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
@@ -22,11 +22,6 @@ type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
 const requireModule = createRequire(import.meta.url);
 
 type Instantiate = (getCoreModule: (p: string) => WebAssembly.Module, imports: Record<string, unknown>) => Instance;
-
-const WASI: Record<string, Record<string, unknown>> = {
-  cli: shim.cli, clocks: shim.clocks, filesystem, http: shim.http,
-  io: shim.io, random: shim.random, sockets: shim.sockets,
-};
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -56,7 +51,8 @@ export class Host {
     fs.mkdirSync(opts.dataDir, { recursive: true });
     setPreopens({ "/data": path.resolve(opts.dataDir) });
     const { env, notes } = componentEnv(opts.config, opts.dataDir);
-    _setEnv(env);
+    setEnv(env);
+    whenShimLoads((what) => log("info", "preview2-shim loaded", { for: what }));
     for (const note of notes) log("warn", note);
   }
 

@@ -13,14 +13,12 @@
 // inside the data directory by the host's operator are followed in intermediate components.
 //
 // readViaStream / writeViaStream / appendViaStream (no Keel component calls them: WasiDir uses
-// read/write) are delegated to preview2-shim, whose streams jco's glue checks by class.
+// read/write) are delegated to preview2-shim, whose streams jco's glue checks by class; the
+// shim is loaded then (wasi.ts says why not before).
 // POSIX only (Linux, macOS), like the rest of the host.
 import fs from "node:fs";
 import nodePath from "node:path";
-import {
-  _createPreopenDescriptor,
-  types as shimTypes,
-} from "@bytecodealliance/preview2-shim/filesystem";
+import { loadShim, shimLoaded } from "./shim.ts";
 
 type ErrorCode = string;
 export type DescriptorType =
@@ -236,7 +234,8 @@ export class Descriptor {
   #shimFile(flags: DescriptorFlags): { [Symbol.dispose](): void; readViaStream(o: bigint): unknown; writeViaStream(o: bigint): unknown } {
     this.#needFd("is-directory");
     if (this.getType() === "directory") throw "is-directory";
-    const dir = _createPreopenDescriptor(nodePath.dirname(this.#path)) as unknown as {
+    const shimFs = loadShim("wasi:filesystem/types#[method]descriptor.read-via-stream").filesystem as unknown as { _createPreopenDescriptor(p: string): unknown };
+    const dir = shimFs._createPreopenDescriptor(nodePath.dirname(this.#path)) as {
       openAt(p: PathFlags, path: string, o: OpenFlags, f: DescriptorFlags): never;
     };
     return dir.openAt({ symlinkFollow: false }, nodePath.basename(this.#path), {}, flags);
@@ -501,10 +500,14 @@ export class DirectoryEntryStream {
   }
 }
 
-/** wasi:filesystem/types#filesystem-error-code: stream errors come from preview2-shim's streams. */
+/**
+ * wasi:filesystem/types#filesystem-error-code: stream errors come from preview2-shim's streams
+ * (so there are none before it is loaded).
+ */
 function filesystemErrorCode(err: unknown): ErrorCode | undefined {
+  if (!shimLoaded()) return undefined;
   try {
-    return (shimTypes as unknown as { filesystemErrorCode(e: unknown): ErrorCode | undefined }).filesystemErrorCode(err);
+    return (loadShim().filesystem.types as unknown as { filesystemErrorCode(e: unknown): ErrorCode | undefined }).filesystemErrorCode(err);
   } catch {
     return undefined;
   }

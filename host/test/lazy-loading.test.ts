@@ -51,3 +51,28 @@ describe("Node host loading modes", () => {
     expect(at).not.toContain("mesh");
   });
 });
+
+// host/src/wasi.ts: preview2-shim (and the worker thread it starts) is loaded only when a
+// component first needs a stream, a pollable or outgoing HTTP — not for a node serving KV.
+const threadNames = (pid: number) =>
+  fs.readdirSync(`/proc/${pid}/task`).map((t) => fs.readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim());
+
+describe("Node host WASI: preview2-shim on first use", () => {
+  const shimLoads = (output: string) => output.split("\n").filter((l) => l.includes('"msg":"preview2-shim loaded"'));
+
+  it("KV writes, reads, scans, metrics and a 404 never load it", async () => {
+    const node = await startNode("node");
+    try {
+      for (let i = 0; i < 5; i++) expect((await fetch(`${node.url}/v1/kv/k${i}`, { method: "PUT", body: `v${i}` })).status).toBe(200);
+      expect(await (await fetch(`${node.url}/v1/kv/k3`)).text()).toBe("v3");
+      expect((await fetch(`${node.url}/v1/kv?prefix=k&limit=2`)).status).toBe(200);
+      expect((await fetch(`${node.url}/v1/kv/missing`)).status).toBe(404);
+      expect((await fetch(`${node.url}/_keel/metrics`)).status).toBe(401);
+      expect(shimLoads(node.output())).toEqual([]);
+      // No worker thread: Node names a worker_threads thread "WorkerThread" (Linux /proc).
+      expect(threadNames(node.proc.pid!)).not.toContain("WorkerThread");
+    } finally {
+      await node.stop();
+    }
+  });
+});

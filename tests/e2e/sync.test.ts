@@ -92,6 +92,9 @@ describe.each<HostKind>(["wasmtime", "node"])("sync from a %s edge to a wasmtime
     expect(await cloudOffsets(cloud, id)).toEqual([...Array(20).keys()]);
     expect(await (await fetch(`${cloud.url}/v1/kv/orders%2F0`)).text()).toBe("order 0, amended");
     expect(((await (await fetch(`${cloud.url}/v1/topics`)).json()) as { topics: string[] }).topics.some((t) => t.startsWith("debug"))).toBe(false);
+    // The Node host loads preview2-shim for outgoing HTTP only now, when sync first needs it
+    // (host/src/wasi.ts), and says so once.
+    if (kind === "node") expect(edge.output().match(/"msg":"preview2-shim loaded","for":"wasi:http\//g)).toHaveLength(1);
   });
 
   it("loses and duplicates nothing across a cloud outage and an edge restart", async () => {

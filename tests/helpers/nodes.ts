@@ -15,6 +15,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
 export const WASMTIME = fs.existsSync(path.join(TOOLS, "bin", "wasmtime")) ? path.join(TOOLS, "bin", "wasmtime") : "wasmtime";
 export const NODE = process.execPath;
+/** The Node host as `npm start` runs it: the bundle `pnpm build` writes from host/src (build.ts bundleHost). */
+export const NODE_HOST_MAIN = path.join(ROOT, "dist", "node-host", "main.cjs");
 
 export type HostKind = "wasmtime" | "node";
 
@@ -101,7 +103,7 @@ async function startOnce(kind: HostKind, opts: StartOptions): Promise<RunningNod
     const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm && !opts.artifact, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env }, artifact });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   } else {
-    proc = spawn(NODE, [path.join(ROOT, "host/src/main.ts")], {
+    proc = spawn(NODE, [NODE_HOST_MAIN], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, KEEL_ADDR: addr, KEEL_DATA: dataDir, ...opts.env },
