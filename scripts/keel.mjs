@@ -10,7 +10,7 @@ import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
@@ -147,20 +147,21 @@ function runTests(node, args) {
 }
 
 /**
- * `npm start`: run the Node host and leave no wrapper behind it. When this process already runs
- * on a Node that can host the components, the host runs right here (no second process);
- * otherwise the host is a child that gets every signal this process gets, and this process
- * exits with it (same code, or re-raising the signal that ended it).
+ * `npm start`: run the Node host and leave no wrapper behind it. The host is the bundle the
+ * build writes, started as host/launch.json says (its Node flags cannot be set from inside a
+ * running process). When this process already runs on a Node that can host the components, it
+ * becomes the host (process.execve: same PID, so signals reach the host itself); otherwise the
+ * host is a child that gets every signal this process gets, and this process exits with it
+ * (same code, or re-raising the signal that ended it).
  */
 function startHost(node, args) {
-  // The bundle the build writes (scripts/build.ts bundleHost); host/src/main.ts is its source.
-  const main = path.join(ROOT, "dist/node-host/main.cjs");
-  if (path.resolve(node) === path.resolve(process.execPath)) {
-    process.argv = [process.argv[0], main, ...args];
-    import(pathToFileURL(main).href).catch((e) => fail(e.message));
-    return;
+  const launch = JSON.parse(fs.readFileSync(path.join(ROOT, "host", "launch.json"), "utf8"));
+  const argv = [...launch.nodeFlags, path.join(ROOT, launch.main), ...args];
+  if (path.resolve(node) === path.resolve(process.execPath) && typeof process.execve === "function") {
+    process.chdir(ROOT);
+    process.execve(node, [node, ...argv], childEnv());
   }
-  forward(node, [main, ...args], { cwd: ROOT, env: childEnv() });
+  forward(node, argv, { cwd: ROOT, env: childEnv() });
 }
 
 /**

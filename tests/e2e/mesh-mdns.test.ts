@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configVariant, freePort, NODE, NODE_HOST_MAIN, ROOT, startNode, tempDataDir, type RunningNode } from "../helpers/nodes.ts";
+import { configVariant, freePort, NODE, NODE_HOST_ARGS, ROOT, startNode, tempDataDir, type RunningNode } from "../helpers/nodes.ts";
 import { mintToken } from "../../host/src/token.ts";
 
 const SECRET = "mdns-test-secret-".padEnd(48, "x");
@@ -138,7 +138,7 @@ describe.skipIf(!!nsRefused || !canMulticast)("mDNS discovery across network nam
         mesh: { enabled: true, discovery: "mdns", cluster, token_env: "KEEL_MESH_TOKEN", replicated_prefixes: ["shared/"], gossip_interval_ms: 200 },
         rate_limit: { enabled: false },
       });
-      const p = spawn("ip", ["netns", "exec", NS[i], NODE, NODE_HOST_MAIN], {
+      const p = spawn("ip", ["netns", "exec", NS[i], NODE, ...NODE_HOST_ARGS], {
         cwd: ROOT, stdio: "ignore",
         env: { ...process.env, KEEL_ADDR: `${IPS[i]}:8080`, KEEL_DATA: tempDataDir(`ns${i}`), KEEL_CONFIG: config, KEEL_JWT_SECRET: SECRET, KEEL_MESH_TOKEN: token({ sub: `node:${id}`, node: id, scope: "mesh" }) },
       });

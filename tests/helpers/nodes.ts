@@ -15,8 +15,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
 export const WASMTIME = fs.existsSync(path.join(TOOLS, "bin", "wasmtime")) ? path.join(TOOLS, "bin", "wasmtime") : "wasmtime";
 export const NODE = process.execPath;
-/** The Node host as `npm start` runs it: the bundle `pnpm build` writes from host/src (build.ts bundleHost). */
-export const NODE_HOST_MAIN = path.join(ROOT, "dist", "node-host", "main.cjs");
+/** The Node host as `npm start` runs it: host/launch.json (the bundle `pnpm build` writes, and its Node flags). */
+const LAUNCH = JSON.parse(fs.readFileSync(path.join(ROOT, "host", "launch.json"), "utf8")) as { main: string; nodeFlags: string[] };
+export const NODE_HOST_ARGS = [...LAUNCH.nodeFlags, path.join(ROOT, LAUNCH.main)];
 
 export type HostKind = "wasmtime" | "node";
 
@@ -103,7 +104,7 @@ async function startOnce(kind: HostKind, opts: StartOptions): Promise<RunningNod
     const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm && !opts.artifact, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env }, artifact });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   } else {
-    proc = spawn(NODE, [NODE_HOST_MAIN], {
+    proc = spawn(NODE, NODE_HOST_ARGS, {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, KEEL_ADDR: addr, KEEL_DATA: dataDir, ...opts.env },
