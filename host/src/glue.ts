@@ -7,6 +7,8 @@
 // glue is rewritten to read the variable once, when the glue is loaded; JCO_DEBUG still works
 // when set before the host starts. If jco writes the function differently, the glue is left as
 // it is (slower, not wrong).
+import { createHash } from "node:crypto";
+
 const DEBUG_LOG = /const _debugLog = \(\.\.\.args\) => \{\s*if \(!globalThis\?\.process\?\.env\?\.JCO_DEBUG\) \{ return; \}\s*console\.debug\(\.\.\.args\);\s*\};/g;
 
 /** The glue with its debug-log check read once per load instead of once per call. */
@@ -31,12 +33,24 @@ export function eagerInstantiate(js: string): string {
   return js.replace(/^export function instantiate\(/m, "export const instantiate = (function instantiate(").replace(/^\};$/m, "});");
 }
 
-/** A component transpiled for the Node host: file name → bytes, the glue patched as above. */
+/**
+ * Beside the glue: `{ "<core module file>": "sha256:<hex>" }`. The host compiles one copy of
+ * each distinct core module (every QuickJS component carries the same 770 KB engine); with
+ * the hashes written here it need not read and hash each copy at start-up to find that out.
+ */
+export const CORE_HASHES = "core-modules.json";
+
+/** A core module's identity as the host's module cache keys it. */
+export const coreHash = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+/** A component transpiled for the Node host: file name → bytes, the glue patched as above, and CORE_HASHES. */
 export async function transpileForHost(bytes: Uint8Array, name: string): Promise<[string, Uint8Array][]> {
   const { transpile } = await import("@bytecodealliance/jco");
   const { files } = await transpile(bytes, { name, instantiation: "sync", noTypescript: true, quiet: true });
-  return Object.entries(files as Record<string, Uint8Array>).map(([file, data]) => [
+  const out = Object.entries(files as Record<string, Uint8Array>).map(([file, data]): [string, Uint8Array] => [
     file,
     file.endsWith(".js") ? new TextEncoder().encode(eagerInstantiate(quietDebugLog(new TextDecoder().decode(data)))) : data,
   ]);
+  const hashes = Object.fromEntries(out.filter(([f]) => f.endsWith(".wasm")).map(([f, d]) => [f, coreHash(d)]));
+  return [...out, [CORE_HASHES, new TextEncoder().encode(`${JSON.stringify(hashes, null, 1)}\n`)]];
 }

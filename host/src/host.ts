@@ -4,7 +4,6 @@
 // keel:gateway/http export (http-server.ts). Components listed `lazy` in edge.toml are
 // instantiated inside the first call that needs them (sync instantiation makes that possible).
 import fs from "node:fs";
-import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { setPreopens } from "./wasi-filesystem.ts";
@@ -16,6 +15,7 @@ import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
 import { log } from "./log.ts";
+import { CORE_HASHES, coreHash } from "./glue.ts";
 import { hostMetricsText } from "./host-metrics.ts";
 
 type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
@@ -126,12 +126,34 @@ export class Host {
   private coreModule(file: string): WebAssembly.Module {
     let m = this.modules.get(file);
     if (m) return m;
-    const bytes = fs.readFileSync(file);
-    const key = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    m = this.modules.get(key) ?? new WebAssembly.Module(bytes);
-    this.modules.set(key, m);
+    // The transpile step wrote each core module's hash (glue.ts CORE_HASHES): a copy of a
+    // module already compiled is not even read.
+    const known = this.coreHashes(path.dirname(file))[path.basename(file)];
+    m = known ? this.modules.get(known) : undefined;
+    if (!m) {
+      const bytes = fs.readFileSync(file);
+      const key = known ?? coreHash(bytes);
+      m = this.modules.get(key) ?? new WebAssembly.Module(bytes);
+      this.modules.set(key, m);
+    }
     this.modules.set(file, m);
     return m;
+  }
+
+  private readonly hashesByDir = new Map<string, Record<string, string>>();
+
+  /** CORE_HASHES of a transpiled component's directory ({} when it has none). */
+  private coreHashes(dir: string): Record<string, string> {
+    let h = this.hashesByDir.get(dir);
+    if (!h) {
+      try {
+        h = JSON.parse(fs.readFileSync(path.join(dir, CORE_HASHES), "utf8")) as Record<string, string>;
+      } catch {
+        h = {};
+      }
+      this.hashesByDir.set(dir, h);
+    }
+    return h;
   }
 
   private importsFor(name: string): Record<string, unknown> {
