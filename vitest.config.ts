@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Kills what a test left running at the end of the run (tests/helpers/global-setup.ts).
+    globalSetup: ["tests/helpers/global-setup.ts"],
     maxWorkers: 2,
   },
 });
