@@ -79,12 +79,16 @@ class StdioOutput {
   [Symbol.dispose](): void {}
   #writeAll(bytes: Uint8Array): void {
     let off = 0;
+    let waited = 0;
     while (off < bytes.length) {
       try {
         off += fs.writeSync(this.#fd, bytes, off, bytes.length - off);
       } catch (e) {
-        // A full pipe (non-blocking stdio): retry; anything else (a closed pipe) drops the line.
-        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return;
+        // A full non-blocking pipe: wait a millisecond and retry, for up to a second (a reader
+        // that stopped reading must not stall the node); anything else (a closed pipe) drops
+        // the rest of the line.
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN" || waited++ >= 1000) return;
+        Atomics.wait(PAUSE, 0, 0, 1);
       }
     }
   }
@@ -95,6 +99,7 @@ function readyPollable(): unknown {
   return (loadShim("wasi:io/streams#[method]output-stream.subscribe").clocks.monotonicClock.subscribeDuration as (d: bigint) => unknown)(0n);
 }
 
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 const stdout = new StdioOutput(1);
 const stderr = new StdioOutput(2);
 const isStdio = (v: unknown) => v === stdout || v === stderr;
