@@ -1,8 +1,9 @@
 // The Node host: instantiates the jco-transpiled components (dist/host/<name>/), links their
 // keel imports to each other as compose/keel.wac does, gives them WASI (wasi.ts: its own files,
-// clocks, random and stdio; preview2-shim, loaded on first use, for the rest), and serves HTTP with node:http over the gateway's
-// keel:gateway/http export (http-server.ts). Components listed `lazy` in edge.toml are
-// instantiated inside the first call that needs them (sync instantiation makes that possible).
+// clocks, random and stdio; preview2-shim, loaded on first use, for the rest), and serves HTTP
+// with node:http over the gateway's keel:gateway/http export (http-server.ts). Components
+// listed `lazy` in edge.toml are instantiated inside the first call that needs them (sync
+// instantiation makes that possible).
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
