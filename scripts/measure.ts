@@ -6,8 +6,10 @@
 //     limits on, as the default edge.toml has them;
 //   - RSS of the server process: idle after start, after 100 sequential requests, and after
 //     16 concurrent connections for 5 s (autocannon, GETs of one key, rate limits off so the
-//     load is served rather than refused).
-// `--only <text>` measures only the hosts whose label contains it (e.g. `--only Node`).
+//     load is served rather than refused), and the requests/s that load got.
+// `--only <text>` measures only the hosts whose label contains it (e.g. `--only Node`);
+// `--node-flags "<flags>"` starts the Node host with these Node flags instead of
+// host/launch.json's (`--node-flags ""`: none), to see what a flag buys.
 // Progress goes to stderr (scripts/lib/progress.ts): one updating line on a terminal, plain
 // lines otherwise.
 import fs from "node:fs";
@@ -17,6 +19,8 @@ import { configVariant, startNode, UNLIMITED, type HostKind, type RunningNode, t
 
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const flagsAt = process.argv.indexOf("--node-flags");
+const nodeFlags = flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? "").split(" ").filter(Boolean) : undefined;
 const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -38,20 +42,21 @@ const variants: [string, HostKind, StartOptions][] = [
   ["wasmtime serve (composed.cwasm)", "wasmtime", {}],
   ["wasmtime serve (edge-lite.cwasm)", "wasmtime", { lite: true }],
   ["wasmtime serve (composed.wasm, compiled at start)", "wasmtime", { plainWasm: true }],
-  ["Node host (eager per edge.toml)", "node", {}],
+  [nodeFlags ? `Node host (eager per edge.toml; node ${nodeFlags.join(" ") || "without flags"})` : "Node host (eager per edge.toml)", "node", nodeFlags ? { nodeFlags } : {}],
 ];
 
-async function load(node: RunningNode): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    autocannon({ url: `${node.url}/v1/kv/m`, connections: 16, duration: 5 }, (err) => (err ? reject(err) : resolve()));
+/** 16 connections of GETs for 5 s; requests/s served. */
+async function load(node: RunningNode): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    autocannon({ url: `${node.url}/v1/kv/m`, connections: 16, duration: 5 }, (err, r) => (err ? reject(err) : resolve(r.requests.average)));
   });
 }
 
 status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
-const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "early GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB"]];
+const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "early GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB", "req/s 16 conn"]];
 for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
-  const cols: number[][] = [[], [], [], [], [], [], [], []];
+  const cols: number[][] = [[], [], [], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
     status(`${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
@@ -73,7 +78,7 @@ for (const [label, kind, opts] of variants.filter(([label]) => !only || label.in
     await fetch(`${m.url}/v1/kv/m`, { method: "PUT", body: "v" });
     for (let j = 0; j < 100; j++) await (await fetch(`${m.url}/v1/kv/m`)).arrayBuffer();
     cols[6].push(rssMb(m.proc.pid!));
-    await load(m);
+    cols[8].push(await load(m));
     cols[7].push(rssMb(m.proc.pid!));
     await m.stop();
   }

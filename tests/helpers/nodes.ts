@@ -18,6 +18,7 @@ export const NODE = process.execPath;
 /** The Node host as `npm start` runs it: host/launch.json (the bundle `pnpm build` writes, and its Node flags). */
 const LAUNCH = JSON.parse(fs.readFileSync(path.join(ROOT, "host", "launch.json"), "utf8")) as { main: string; nodeFlags: string[] };
 export const NODE_HOST_ARGS = [...LAUNCH.nodeFlags, path.join(ROOT, LAUNCH.main)];
+const NODE_HOST_MAIN = path.join(ROOT, LAUNCH.main);
 
 export type HostKind = "wasmtime" | "node";
 
@@ -69,6 +70,8 @@ export interface StartOptions {
   artifact?: string;
   /** wasmtime only: serve dist/edge-lite.cwasm (as `pnpm serve --lite`). */
   lite?: boolean;
+  /** Node host only: these Node flags instead of host/launch.json's (measurements). */
+  nodeFlags?: string[];
 }
 
 /**
@@ -104,7 +107,7 @@ async function startOnce(kind: HostKind, opts: StartOptions): Promise<RunningNod
     const { args, env } = serveCommand({ addr, dataDir, precompiled: !opts.plainWasm && !opts.artifact, configFile: opts.env?.KEEL_CONFIG, extra: opts.wasmtimeArgs, reuse: opts.reuse, env: { ...process.env, ...opts.env }, artifact });
     proc = spawn(WASMTIME, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   } else {
-    proc = spawn(NODE, NODE_HOST_ARGS, {
+    proc = spawn(NODE, opts.nodeFlags ? [...opts.nodeFlags, NODE_HOST_MAIN] : NODE_HOST_ARGS, {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, KEEL_ADDR: addr, KEEL_DATA: dataDir, ...opts.env },
