@@ -108,13 +108,16 @@ async function bundleHost(dir: string): Promise<string> {
     banner: { js: 'const __keelModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
     logLevel: "warning",
   });
-  fs.writeFileSync(path.join(dir, "main.cjs"), [
-    "// The Node host as `npm start` runs it: written by scripts/build.ts from host/src (main.ts is",
-    "// the same entry, from source). V8's compile cache goes on before the bundle is read.",
-    'require("node:module").enableCompileCache?.();',
-    'require("./keel-node.cjs");',
-    "",
-  ].join("\n"));
+  // The launcher (host/src/launch.ts): loads the bundle through the host's code cache.
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, "host/src/launch.ts")],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node22",
+    outfile: path.join(dir, "main.cjs"),
+    logLevel: "warning",
+  });
   return `${(fs.statSync(file).size / 1e3).toFixed(0)} KB`;
 }
 

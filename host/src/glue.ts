@@ -34,6 +34,20 @@ export function eagerInstantiate(js: string): string {
 }
 
 /**
+ * The glue as a script whose completion value is a function returning its exports — so the
+ * host can compile it with vm.Script and keep its code cache (code-cache.ts). jco 1.x glue
+ * imports nothing and exports only `export const` bindings (`instantiate`, `_util`); glue of
+ * another shape gives undefined, and the host loads it as the ES module it is.
+ * NOTE: "use strict" keeps module semantics; written on the glue's first line, so line numbers
+ * in stack traces stay the glue file's.
+ */
+export function glueScript(js: string): string | undefined {
+  const names = [...js.matchAll(/^export const ([A-Za-z_$][\w$]*) = /gm)].map((m) => m[1]);
+  if (names.length === 0 || js.match(/^export /gm)?.length !== names.length || /^import[\s{*]/m.test(js) || js.includes("import.meta")) return undefined;
+  return `(function () { "use strict"; ${js.replace(/^export const /gm, "const ")}\nreturn { ${names.join(", ")} };\n})`;
+}
+
+/**
  * Beside the glue: `{ "<core module file>": "sha256:<hex>" }`. The host compiles one copy of
  * each distinct core module (every QuickJS component carries the same 770 KB engine); with
  * the hashes written here it need not read and hash each copy at start-up to find that out.

@@ -16,7 +16,8 @@ import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
 import { log } from "./log.ts";
-import { CORE_HASHES, coreHash } from "./glue.ts";
+import { CORE_HASHES, coreHash, glueScript } from "./glue.ts";
+import { runCached } from "./code-cache.ts";
 import { hostMetricsText } from "./host-metrics.ts";
 
 type Instance = Record<string, Record<string, (...args: unknown[]) => unknown>>;
@@ -114,7 +115,9 @@ export class Host {
     if (loaded) return loaded;
     const file = path.join(this.dirOf(name), `${name}.js`);
     if (!fs.existsSync(file)) throw new Error(`component ${name}: ${file} is missing (run pnpm build)`);
-    const mod = requireModule(file) as { instantiate: Instantiate };
+    // As a script with a code cache (code-cache.ts) when the glue has jco's usual shape.
+    const script = glueScript(fs.readFileSync(file, "utf8"));
+    const mod = (script ? (runCached(file, script) as () => unknown)() : requireModule(file)) as { instantiate: Instantiate };
     this.modules.set(`js:${name}`, mod as never);
     return mod;
   }
@@ -235,6 +238,11 @@ export class Host {
       server.once("error", reject);
       server.listen(port, hostname, () => resolve());
     });
+  }
+
+  /** The HTTP server, once listen() has made it. */
+  get httpServer(): Server | undefined {
+    return this.server;
   }
 
   close(): void {

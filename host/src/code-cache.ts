@@ -1,0 +1,97 @@
+// A V8 code cache for the JavaScript on the Node host's request path: the jco glue of every
+// component (host.ts) and the host bundle itself (launch.ts, dist/node-host/main.cjs).
+//
+// NOTE: why not Node's module compile cache (module.enableCompileCache) alone: Node writes a
+// module's cache when the module is compiled, so it holds the functions V8 compiled eagerly
+// then — and V8 compiles most functions lazily, on their first call. The glue's request-path
+// functions (jco's task and lowering machinery, ~30 ms of a first PUT in a profile) were
+// therefore compiled again by every process, inside its first request. A vm.Script can make
+// its cache at any time (`createCachedData`), and a cache made after the first requests holds
+// the functions they compiled: the next start's first request finds them compiled.
+//
+// Where: $KEEL_CODE_CACHE (a directory; "off" turns it off), else <tmpdir>/keel-code-cache —
+// a cache, as Node's own compile cache in the temp dir: losing it costs one slower start.
+// One file per script, named by its source's CRC-32, the Node version and the Node flags (V8
+// refuses a cache made under other flags). Written by rename, so nodes starting together never
+// read half a file; V8 checks what it reads, and a refused cache is only a slower start.
+// When: right after listen if this start had no usable cache, and once after the first
+// requests (host.ts) when the cache has grown — so a node writes it a few times in its life,
+// not on every start.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import vm from "node:vm";
+import zlib from "node:zlib";
+
+interface Entry {
+  script: vm.Script;
+  file: string;
+  /** Whether V8 took a cache for this start. */
+  loaded: boolean;
+  /** Bytes of the cache on disk as far as this process knows: read and taken, or written (0: none). */
+  had: number;
+}
+
+// One registry per process: the launcher and the bundle each carry a copy of this module.
+const REGISTRY = Symbol.for("keel.codeCache");
+const registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new Map<string, Entry>()) as Map<string, Entry>;
+
+function cacheDir(): string | undefined {
+  const env = process.env.KEEL_CODE_CACHE;
+  if (env === "off") return undefined;
+  return env ? path.resolve(env) : path.join(os.tmpdir(), "keel-code-cache");
+}
+
+const flagsKey = () => zlib.crc32(`${process.execArgv.join(" ")}|${process.env.NODE_OPTIONS ?? ""}`).toString(16);
+
+/**
+ * Compiles `source` (a script, e.g. `(function (…) { … })`) as `filename`, with the cache when
+ * there is one, runs it and returns its completion value.
+ */
+export function runCached(filename: string, source: string): unknown {
+  const dir = cacheDir();
+  const file = dir && path.join(dir, `${path.basename(filename)}-${zlib.crc32(source).toString(16)}-${process.version}-${flagsKey()}.v8`);
+  let cachedData: Buffer | undefined;
+  try {
+    if (file) cachedData = fs.readFileSync(file);
+  } catch {
+    // none yet
+  }
+  const script = new vm.Script(source, { filename, cachedData });
+  const loaded = cachedData !== undefined && script.cachedDataRejected !== true;
+  if (file) registry.set(filename, { script, file, loaded, had: loaded ? cachedData!.length : 0 });
+  return script.runInThisContext();
+}
+
+/** What this start loaded: scripts compiled with runCached, and how many of them V8 took a cache for. */
+export function codeCacheState(): { scripts: number; cached: number; dir: string | undefined } {
+  const entries = [...registry.values()];
+  return { scripts: entries.length, cached: entries.filter((e) => e.loaded).length, dir: cacheDir() };
+}
+
+/**
+ * Writes the cache of every script loaded with runCached that had none this start (`missing`),
+ * or (`grown`) whose cache now holds noticeably more than what this start read: the functions
+ * the requests so far compiled. Returns the files written. Never throws: a cache that cannot
+ * be written is a slower next start, not an error.
+ */
+export function saveCodeCache(when: "missing" | "grown"): string[] {
+  const written: string[] = [];
+  for (const entry of registry.values()) {
+    if (when === "missing" && entry.had > 0) continue;
+    try {
+      const data = entry.script.createCachedData();
+      // 5%: a few newly compiled helpers are not worth a write; a request path is.
+      if (when === "grown" && data.length <= entry.had * 1.05) continue;
+      fs.mkdirSync(path.dirname(entry.file), { recursive: true });
+      const tmp = `${entry.file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, data);
+      fs.renameSync(tmp, entry.file);
+      entry.had = data.length;
+      written.push(entry.file);
+    } catch {
+      // read-only or full temp dir: run without
+    }
+  }
+  return written;
+}
