@@ -12,7 +12,7 @@ import * as esbuild from "esbuild";
 import { ROOT, DIST, readComponentsConfig, tool, type ComponentSpec } from "./lib/project.ts";
 import { step, info } from "./lib/progress.ts";
 import { takeBuildLock } from "./lib/build-lock.ts";
-import { transpileForHost } from "../host/src/glue.ts";
+import { glueScriptFile, transpileForHost } from "../host/src/glue.ts";
 import { loadConfig } from "../host/src/config.ts";
 import { restoreWasiNames } from "./lib/wasi-alias.ts";
 import { stageWit } from "./lib/stage-wit.ts";
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     const wasm = path.join(DIST, "components", `${name}.wasm`);
     const outDir = path.join(DIST, "host", name);
     if (!fs.existsSync(wasm)) continue; // skipped above (its toolchain is missing)
-    changed = (await cached(`transpile:${name}`, hashFiles([wasm, path.join(ROOT, "host/src/glue.ts")]), [path.join(outDir, `${name}.js`)], async () => {
+    changed = (await cached(`transpile:${name}`, hashFiles([wasm, path.join(ROOT, "host/src/glue.ts")]), [path.join(outDir, `${name}.js`), path.join(outDir, glueScriptFile(name))], async () => {
       await step(`transpile ${name} for the Node host (jco transpile --instantiation sync)`, async () => {
         fs.rmSync(outDir, { recursive: true, force: true });
         for (const [file, bytes] of await transpileForHost(fs.readFileSync(wasm), name)) {

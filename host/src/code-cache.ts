@@ -11,12 +11,13 @@
 //
 // Where: $KEEL_CODE_CACHE (a directory; "off" turns it off), else <tmpdir>/keel-code-cache —
 // a cache, as Node's own compile cache in the temp dir: losing it costs one slower start.
-// One file per script, named by its source's CRC-32, the Node version and the Node flags (V8
-// refuses a cache made under other flags). Written by rename, so nodes starting together never
-// read half a file; V8 checks what it reads, and a refused cache is only a slower start.
-// When: right after listen if this start had no usable cache, and once after the first
-// requests (host.ts) when the cache has grown — so a node writes it a few times in its life,
-// not on every start.
+// One file per script, named by its content (the build's hash, or its CRC-32), the Node version
+// and the Node flags (V8 refuses a cache made under other flags); a new content's cache removes
+// the old one's. Written by rename, so nodes starting together never read half a file; V8
+// checks what it reads, and a refused cache is only a slower start.
+// When (run.ts): right after listen if this start had no usable cache, then 1 s and 60 s after
+// the first request if the cache has grown — so a node writes it a few times in its life, not
+// on every start.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -44,13 +45,35 @@ function cacheDir(): string | undefined {
 
 const flagsKey = () => zlib.crc32(`${process.execArgv.join(" ")}|${process.env.NODE_OPTIONS ?? ""}`).toString(16);
 
+// "<script file name>~<content id>~<Node version>~<flags key>.v8"
+const keyOf = (name: string, id: string) => `${name}~${id}~${process.version}~${flagsKey()}.v8`;
+
+/**
+ * Removes the caches of earlier contents of the same script, under this Node and these flags
+ * (a rebuild leaves them behind; nothing will take them again). Best effort.
+ */
+function pruneSuperseded(file: string): void {
+  const [name, id, ...rest] = path.basename(file).split("~");
+  try {
+    for (const other of fs.readdirSync(path.dirname(file))) {
+      const [n, i, ...r] = other.split("~");
+      if (n === name && i !== id && r.join("~") === rest.join("~")) fs.rmSync(path.join(path.dirname(file), other), { force: true });
+    }
+  } catch {
+    // best effort
+  }
+}
+
 /**
  * Compiles `source` (a script, e.g. `(function (…) { … })`) as `filename`, with the cache when
- * there is one, runs it and returns its completion value.
+ * there is one, runs it and returns its completion value. `id` names the source's content when
+ * the caller knows it without reading it all (a hash the build wrote); else its CRC-32 does.
+ * NOTE: V8 checks a cache against its source's length only, so the key must change whenever the
+ * content does: a cache taken for other code of the same length would run that code.
  */
-export function runCached(filename: string, source: string): unknown {
+export function runCached(filename: string, source: string, id?: string): unknown {
   const dir = cacheDir();
-  const file = dir && path.join(dir, `${path.basename(filename)}-${zlib.crc32(source).toString(16)}-${process.version}-${flagsKey()}.v8`);
+  const file = dir && path.join(dir, keyOf(path.basename(filename), id ?? zlib.crc32(source).toString(16)));
   let cachedData: Buffer | undefined;
   try {
     if (file) cachedData = fs.readFileSync(file);
@@ -89,6 +112,7 @@ export function saveCodeCache(when: "missing" | "grown"): string[] {
       fs.renameSync(tmp, entry.file);
       entry.had = data.length;
       written.push(entry.file);
+      pruneSuperseded(entry.file);
     } catch {
       // read-only or full temp dir: run without
     }

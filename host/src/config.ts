@@ -6,7 +6,7 @@ import path from "node:path";
 import { describeProblems, MAX_CONFIG_BYTES, validateToml, type EdgeToml, type Loading, type NodeConfig } from "@keel/config";
 import { ConfigError } from "./config-error.ts";
 import { resolveAuth } from "./auth-keys.ts";
-import { parseSealKeys } from "@keel/wire";
+import { parseKeyList } from "@keel/wire/keys";
 
 export type { Loading };
 export { ConfigError };
@@ -74,7 +74,7 @@ export function componentEnv(config: EdgeConfig, dataDir: string, env: NodeJS.Pr
     const keys = env[name];
     if (!keys) throw new ConfigError(`${config.file}: environment variable ${name} (sync.encryption_key_env) is not set; it holds the keys of end-to-end topics: kid:BASE64KEY[,kid:BASE64KEY…] (32-byte keys, e.g. openssl rand -base64 32)`);
     try {
-      parseSealKeys(keys);
+      parseKeyList(keys);
     } catch (e) {
       throw new ConfigError(`${config.file}: environment variable ${name} (sync.encryption_key_env): ${(e as Error).message}`);
     }

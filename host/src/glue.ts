@@ -33,24 +33,43 @@ export function eagerInstantiate(js: string): string {
   return js.replace(/^export function instantiate\(/m, "export const instantiate = (function instantiate(").replace(/^\};$/m, "});");
 }
 
+/** Beside `<name>.js`: the same glue as a script (glueScript), which the host loads when it is there. */
+export const glueScriptFile = (name: string) => `${name}.script.js`;
+
 /**
  * The glue as a script whose completion value is a function returning its exports — so the
- * host can compile it with vm.Script and keep its code cache (code-cache.ts). jco 1.x glue
+ * host can compile it with vm.Script and keep its code cache (code-cache.ts). Made by the
+ * transpile step, not at start-up (scanning megabytes of glue cost ~10 ms of every start). jco 1.x glue
  * imports nothing and exports only `export const` bindings (`instantiate`, `_util`); glue of
  * another shape gives undefined, and the host loads it as the ES module it is.
  * NOTE: "use strict" keeps module semantics; written on the glue's first line, so line numbers
  * in stack traces stay the glue file's.
  */
 export function glueScript(js: string): string | undefined {
-  const names = [...js.matchAll(/^export const ([A-Za-z_$][\w$]*) = /gm)].map((m) => m[1]);
-  if (names.length === 0 || js.match(/^export /gm)?.length !== names.length || /^import[\s{*]/m.test(js) || js.includes("import.meta")) return undefined;
-  return `(function () { "use strict"; ${js.replace(/^export const /gm, "const ")}\nreturn { ${names.join(", ")} };\n})`;
+  // indexOf, not multiline regexes, over megabytes of glue.
+  if (js.startsWith("import") || js.includes("\nimport ") || js.includes("\nimport{") || js.includes("import.meta")) return undefined;
+  const starts: number[] = js.startsWith("export ") ? [0] : [];
+  for (let i = js.indexOf("\nexport "); i >= 0; i = js.indexOf("\nexport ", i + 1)) starts.push(i + 1);
+  if (starts.length === 0) return undefined;
+  const names: string[] = [];
+  let body = "";
+  let from = 0;
+  for (const at of starts) {
+    const m = /^export const ([A-Za-z_$][\w$]*) = /.exec(js.slice(at, at + 100));
+    if (!m) return undefined;
+    names.push(m[1]);
+    body += js.slice(from, at);
+    from = at + "export ".length;
+  }
+  return `(function () { "use strict"; ${body}${js.slice(from)}\nreturn { ${names.join(", ")} };\n})`;
 }
+
 
 /**
  * Beside the glue: `{ "<core module file>": "sha256:<hex>" }`. The host compiles one copy of
  * each distinct core module (every QuickJS component carries the same 770 KB engine); with
  * the hashes written here it need not read and hash each copy at start-up to find that out.
+ * The glue script's hash is there too, as its code-cache key.
  */
 export const CORE_HASHES = "core-modules.json";
 
@@ -65,6 +84,10 @@ export async function transpileForHost(bytes: Uint8Array, name: string): Promise
     file,
     file.endsWith(".js") ? new TextEncoder().encode(eagerInstantiate(quietDebugLog(new TextDecoder().decode(data)))) : data,
   ]);
-  const hashes = Object.fromEntries(out.filter(([f]) => f.endsWith(".wasm")).map(([f, d]) => [f, coreHash(d)]));
+  const glue = out.find(([f]) => f === `${name}.js`);
+  const script = glue && glueScript(new TextDecoder().decode(glue[1]));
+  if (script) out.push([glueScriptFile(name), new TextEncoder().encode(script)]);
+  // The glue script's hash too: the host's code cache (code-cache.ts) is keyed by it.
+  const hashes = Object.fromEntries(out.filter(([f]) => f.endsWith(".wasm") || f === glueScriptFile(name)).map(([f, d]) => [f, coreHash(d)]));
   return [...out, [CORE_HASHES, new TextEncoder().encode(`${JSON.stringify(hashes, null, 1)}\n`)]];
 }

@@ -16,7 +16,7 @@ import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
 import { log } from "./log.ts";
-import { CORE_HASHES, coreHash, glueScript } from "./glue.ts";
+import { CORE_HASHES, coreHash, glueScriptFile } from "./glue.ts";
 import { runCached } from "./code-cache.ts";
 import { hostMetricsText } from "./host-metrics.ts";
 
@@ -113,11 +113,16 @@ export class Host {
   private glue(name: string): { instantiate: Instantiate } {
     const loaded = this.modules.get(`js:${name}`) as unknown as { instantiate: Instantiate } | undefined;
     if (loaded) return loaded;
-    const file = path.join(this.dirOf(name), `${name}.js`);
+    const dir = this.dirOf(name);
+    const file = path.join(dir, `${name}.js`);
     if (!fs.existsSync(file)) throw new Error(`component ${name}: ${file} is missing (run pnpm build)`);
-    // As a script with a code cache (code-cache.ts) when the glue has jco's usual shape.
-    const script = glueScript(fs.readFileSync(file, "utf8"));
-    const mod = (script ? (runCached(file, script) as () => unknown)() : requireModule(file)) as { instantiate: Instantiate };
+    // As a script with a code cache (code-cache.ts) when the transpile step wrote one (jco's
+    // usual glue); else as the ES module.
+    const scriptFile = path.join(dir, glueScriptFile(name));
+    const hash = this.coreHashes(dir)[glueScriptFile(name)];
+    const mod = (fs.existsSync(scriptFile)
+      ? (runCached(scriptFile, fs.readFileSync(scriptFile, "utf8"), hash?.replace(/^sha256:/, "").slice(0, 16)) as () => unknown)()
+      : requireModule(file)) as { instantiate: Instantiate };
     this.modules.set(`js:${name}`, mod as never);
     return mod;
   }

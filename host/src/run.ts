@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   log("info", "keel node listening", {
     addr: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     node: config.node.id, role: config.node.role, data: dataDir, config: configFile,
-    eager: node.instantiated(), startup_ms: +(performance.now() - t0).toFixed(1), code_cache: codeCacheState(),
+    eager: node.instantiated(), boot_ms: +t0.toFixed(1), startup_ms: +(performance.now() - t0).toFixed(1), code_cache: codeCacheState(),
   });
   // NOTE: caches are written now, not at exit: a node is often stopped by a signal (or killed).
   // Node's compile cache holds the modules Node loaded (the launcher; the host's own modules

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { glueScript } from "../src/glue.ts";
+import { glueScript, glueScriptFile } from "../src/glue.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const CODE_CACHE = path.join(ROOT, "host", "src", "code-cache.ts");
@@ -20,12 +20,12 @@ const SOURCE = `(function () {
 })`;
 
 /** Runs the script in a fresh Node: load, optionally call everything, save; prints codeCacheState. */
-function start(dir: string | "off", opts: { call?: boolean; save?: "missing" | "grown" } = {}) {
+function start(dir: string | "off", opts: { call?: boolean; save?: "missing" | "grown"; source?: string } = {}) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "keel-code-cache-test-"));
   const runner = path.join(work, "runner.ts");
   fs.writeFileSync(runner, `
 import { runCached, saveCodeCache, codeCacheState } from ${JSON.stringify(CODE_CACHE)};
-const lib = (runCached("/keel-test/lib.js", ${JSON.stringify(SOURCE)}) as () => { all(): number[] })();
+const lib = (runCached("/keel-test/lib.js", ${JSON.stringify(opts.source ?? SOURCE)}) as () => { all(): number[] })();
 if (${opts.call === true}) lib.all();
 const written = ${opts.save ? `saveCodeCache(${JSON.stringify(opts.save)})` : "[]"};
 console.log(JSON.stringify({ ...codeCacheState(), written }));
@@ -36,7 +36,7 @@ console.log(JSON.stringify({ ...codeCacheState(), written }));
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { scripts: number; cached: number; written: string[] };
 }
 
-const files = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith("lib.js-")) : []);
+const files = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith("lib.js~")) : []);
 
 describe("code cache", () => {
   it("a start without a cache writes one, and the next start's V8 takes it", () => {
@@ -61,6 +61,17 @@ describe("code cache", () => {
     expect(fs.statSync(path.join(dir, file)).size).toBeGreaterThan(atLoad * 1.05);
     // The next start finds the called functions in the cache: the same calls add nothing.
     expect(start(dir, { call: true, save: "grown" }).written).toEqual([]);
+  });
+
+  it("a new content's cache replaces the old one's", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keel-cc-"));
+    start(dir, { save: "missing" });
+    const [old] = files(dir);
+    const changed = SOURCE.replace("* 7", "* 11");
+    expect(start(dir, { save: "missing", source: changed }).written).toHaveLength(1);
+    expect(files(dir)).toHaveLength(1);
+    expect(files(dir)[0]).not.toBe(old);
+    expect(start(dir, { source: changed }).cached).toBe(1);
   });
 
   it("a damaged cache is refused by V8 and replaced; the script still runs", () => {
@@ -91,13 +102,14 @@ describe("code cache", () => {
 });
 
 describe("glue as a script", () => {
-  it("every transpiled component's glue becomes a script that gives its exports", () => {
+  it("every transpiled component's glue was written as a script too, which gives its exports", () => {
     const dir = path.join(ROOT, "dist", "host");
     const names = fs.readdirSync(dir).filter((n) => fs.existsSync(path.join(dir, n, `${n}.js`)));
     expect(names).toContain("gateway");
     for (const n of names) {
       const script = glueScript(fs.readFileSync(path.join(dir, n, `${n}.js`), "utf8"));
       expect(script, n).toBeDefined();
+      expect(fs.readFileSync(path.join(dir, n, glueScriptFile(n)), "utf8"), n).toBe(script);
       // eslint-disable-next-line no-eval -- what vm.Script runs, in this test's context
       const exports = (0, eval)(script!)() as Record<string, unknown>;
       expect(typeof exports.instantiate, n).toBe("function");

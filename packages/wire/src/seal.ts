@@ -21,8 +21,9 @@
 // is what tells a wrong key from a tampered record: AEAD alone cannot tell the two apart.
 import { xchacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { deflateSync, inflateSync } from "fflate";
-import { encodeUtf8, fromBase64 } from "@keel/bytes";
+import { encodeUtf8 } from "@keel/bytes";
 import { WireError } from "./errors.ts";
+import { isKid, parseKeyList } from "./keys.ts";
 
 /** Why a sealed record was refused (the label of keel_sync_sealed_refused_total). */
 export type SealRefusal = "wrong_key" | "tampered" | "unknown_key" | "not_sealed";
@@ -55,14 +56,11 @@ export interface SealContext {
 }
 
 const MAGIC = [0x6b, 0x31]; // "k1"
-const KID = /^[A-Za-z0-9_-]{1,32}$/;
-const KEY_BYTES = 32;
 const CHECK_BYTES = 4;
 const NONCE_BYTES = 24;
 const TAG_BYTES = 16;
 /** The smallest sealed record: a 1-character kid and an empty payload (its flag byte alone). */
 export const MIN_SEALED_BYTES = MAGIC.length + 1 + 1 + CHECK_BYTES + NONCE_BYTES + 1 + TAG_BYTES;
-const MAX_KEYS = 16;
 const CHECK_NONCE = /* @__PURE__ */ encodeUtf8("keel seal key check v1\0\0");
 
 function keyCheck(key: Uint8Array): Uint8Array {
@@ -74,21 +72,7 @@ function keyCheck(key: Uint8Array): Uint8Array {
  * (standard or URL-safe base64). The first seals; all open. Messages never quote key material.
  */
 export function parseSealKeys(text: string): SealKey[] {
-  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (!items.length) throw new WireError("no keys: expected kid:BASE64KEY[,kid:BASE64KEY…]");
-  if (items.length > MAX_KEYS) throw new WireError(`${items.length} keys; at most ${MAX_KEYS}`);
-  const keys: SealKey[] = [];
-  for (const [i, item] of items.entries()) {
-    const colon = item.indexOf(":");
-    const kid = colon < 0 ? "" : item.slice(0, colon);
-    if (!KID.test(kid)) throw new WireError(`key ${i + 1}: expected kid:BASE64KEY with a key id of 1-32 characters A-Z a-z 0-9 _ -`);
-    if (keys.some((k) => k.kid === kid)) throw new WireError(`key id ${kid} is given twice`);
-    const key = fromBase64(item.slice(colon + 1).replace(/-/g, "+").replace(/_/g, "/"));
-    if (!key) throw new WireError(`key ${kid}: not base64`);
-    if (key.length !== KEY_BYTES) throw new WireError(`key ${kid}: ${key.length} bytes; keys are ${KEY_BYTES} bytes (e.g. openssl rand -base64 32)`);
-    keys.push({ kid, key, check: keyCheck(key) });
-  }
-  return keys;
+  return parseKeyList(text).map(({ kid, key }) => ({ kid, key, check: keyCheck(key) }));
 }
 
 function associated(header: Uint8Array, ctx: SealContext): Uint8Array {
@@ -129,7 +113,7 @@ export function sealedHeader(sealed: Uint8Array): { kid: string; check: Uint8Arr
   let kid = "";
   for (let i = 0; i < n && 3 + i < sealed.length; i++) kid += String.fromCharCode(sealed[3 + i]);
   const length = 3 + n + CHECK_BYTES;
-  if (!KID.test(kid) || sealed.length < length + NONCE_BYTES + 1 + TAG_BYTES) throw new SealError("not_sealed", "not a sealed record (bad key id or too short)");
+  if (!isKid(kid) || sealed.length < length + NONCE_BYTES + 1 + TAG_BYTES) throw new SealError("not_sealed", "not a sealed record (bad key id or too short)");
   return { kid, check: sealed.subarray(3 + n, length), length };
 }
 
