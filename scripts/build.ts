@@ -116,6 +116,9 @@ async function bundleHost(dir: string): Promise<string> {
     format: "cjs",
     target: "node22",
     outfile: path.join(dir, "main.cjs"),
+    // The bundle's code-cache key (code-cache.ts): its hash and the launcher's, whose wrapper
+    // is part of the compiled source.
+    define: { KEEL_BUNDLE_ID: JSON.stringify(createHash("sha256").update(fs.readFileSync(file)).update(fs.readFileSync(path.join(ROOT, "host/src/launch.ts"))).digest("hex").slice(0, 16)) },
     logLevel: "warning",
   });
   return `${(fs.statSync(file).size / 1e3).toFixed(0)} KB`;

@@ -22,7 +22,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import vm from "node:vm";
-import zlib from "node:zlib";
 
 interface Entry {
   script: vm.Script;
@@ -43,7 +42,17 @@ function cacheDir(): string | undefined {
   return env ? path.resolve(env) : path.join(os.tmpdir(), "keel-code-cache");
 }
 
-const flagsKey = () => zlib.crc32(`${process.execArgv.join(" ")}|${process.env.NODE_OPTIONS ?? ""}`).toString(16);
+/** FNV-1a, for short strings: node:zlib's crc32 would load zlib (and its streams) at every start. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
+const flagsKey = () => fnv1a(`${process.execArgv.join(" ")}|${process.env.NODE_OPTIONS ?? ""}`);
+
+/** A source's CRC-32, when its caller knows no id for it (loads node:zlib then). */
+const crc32 = (source: string) => (process.getBuiltinModule("node:zlib") as typeof import("node:zlib")).crc32(source).toString(16);
 
 // "<script file name>~<content id>~<Node version>~<flags key>.v8"
 const keyOf = (name: string, id: string) => `${name}~${id}~${process.version}~${flagsKey()}.v8`;
@@ -73,7 +82,7 @@ function pruneSuperseded(file: string): void {
  */
 export function runCached(filename: string, source: string, id?: string): unknown {
   const dir = cacheDir();
-  const file = dir && path.join(dir, keyOf(path.basename(filename), id ?? zlib.crc32(source).toString(16)));
+  const file = dir && path.join(dir, keyOf(path.basename(filename), id ?? crc32(source)));
   let cachedData: Buffer | undefined;
   try {
     if (file) cachedData = fs.readFileSync(file);

@@ -15,7 +15,7 @@ import { createServer, type GatewayHttp, type PlainRequest, type PlainResponse }
 import { componentEnv, type EdgeConfig, type Loading } from "./config.ts";
 import { EXPORTER, interfaceOf } from "./graph.ts";
 import { checkMergePlugin, pluginPath, transpilePlugin } from "./plugin.ts";
-import { log } from "./log.ts";
+import { log, now } from "./log.ts";
 import { CORE_HASHES, coreHash, glueScriptFile } from "./glue.ts";
 import { runCached } from "./code-cache.ts";
 import { hostMetricsText } from "./host-metrics.ts";
@@ -87,13 +87,13 @@ export class Host {
     if (existing) return existing;
     if (this.loading.has(name)) throw new Error(`component ${name} imports itself through a cycle`);
     this.loading.add(name);
-    const t = performance.now();
+    const t = now();
     try {
       const dir = this.dirOf(name);
       const inst = this.glue(name).instantiate((p) => this.coreModule(path.join(dir, p)), this.importsFor(name));
       this.instances.set(name, inst);
       this.instantiations.set(name, (this.instantiations.get(name) ?? 0) + 1);
-      log("info", "component instantiated", { component: name, mode: this.modeOf(name), ms: +(performance.now() - t).toFixed(1) });
+      log("info", "component instantiated", { component: name, mode: this.modeOf(name), ms: +(now() - t).toFixed(1) });
       return inst;
     } finally {
       this.loading.delete(name);

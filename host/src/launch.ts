@@ -8,8 +8,12 @@ import module from "node:module";
 import path from "node:path";
 import { runCached } from "./code-cache.ts";
 
+/** The bundle's content id, written in by the build (a hash of the bundle and of this file). */
+declare const KEEL_BUNDLE_ID: string | undefined;
+
 module.enableCompileCache?.();
 const file = path.join(__dirname, "keel-node.cjs");
 const wrapped = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(file, "utf8")}\n})`;
 const bundle = { exports: {} };
-(runCached(file, wrapped) as (...args: unknown[]) => void)(bundle.exports, module.createRequire(file), bundle, file, path.dirname(file));
+const id = typeof KEEL_BUNDLE_ID === "string" ? KEEL_BUNDLE_ID : undefined;
+(runCached(file, wrapped, id) as (...args: unknown[]) => void)(bundle.exports, module.createRequire(file), bundle, file, path.dirname(file));

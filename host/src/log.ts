@@ -11,3 +11,9 @@ export function configureLog(s: LogSettings): void {
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
   if (logEnabled(settings, level)) process.stdout.write(formatLogLine(settings.format, level, msg, fields));
 }
+
+/**
+ * Milliseconds since the process started, for the timings in log lines. NOTE: process.uptime,
+ * not the global `performance`, whose first use loads perf_hooks (~1 ms of every start).
+ */
+export const now = () => process.uptime() * 1000;

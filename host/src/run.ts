@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { codeCacheState, saveCodeCache } from "./code-cache.ts";
 import { loadConfig, ConfigError } from "./config.ts";
 import { Host } from "./host.ts";
-import { configureLog, log } from "./log.ts";
+import { configureLog, log, now } from "./log.ts";
 import { logSettings } from "@keel/config/log";
 import { parseAddr } from "./addr.ts";
 import { tokenFor } from "./token.ts";
@@ -43,7 +43,7 @@ function startSyncTimer(config: EdgeConfig, dataDir: string, url: string): NodeJ
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 async function main(): Promise<void> {
-  const t0 = performance.now();
+  const t0 = now();
   const configFile = path.resolve(process.env.KEEL_CONFIG ?? path.join(ROOT, "deployment", "edge.toml"));
   const dataDir = path.resolve(process.env.KEEL_DATA ?? "data");
   const { host, port } = parseAddr(process.env.KEEL_ADDR ?? "127.0.0.1:8080");
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   log("info", "keel node listening", {
     addr: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     node: config.node.id, role: config.node.role, data: dataDir, config: configFile,
-    eager: node.instantiated(), boot_ms: +t0.toFixed(1), startup_ms: +(performance.now() - t0).toFixed(1), code_cache: codeCacheState(),
+    eager: node.instantiated(), boot_ms: +t0.toFixed(1), startup_ms: +(now() - t0).toFixed(1), code_cache: codeCacheState(),
   });
   // NOTE: caches are written now, not at exit: a node is often stopped by a signal (or killed).
   // Node's compile cache holds the modules Node loaded (the launcher; the host's own modules
