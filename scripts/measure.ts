@@ -1,6 +1,8 @@
 // `pnpm measure [runs]`: per host, the median of `runs` (default 5) fresh processes on fresh
 // data dirs of
-//   - cold start (spawn → first 200 from /_keel/health), the first PUT and GET, early GETs (the
+//   - cold start (spawn → first 200 from /_keel/health), the first PUT and GET, the first PUT
+//     after a restart on the same data (what a node that restarts pays: a fresh data dir also
+//     lays out its directories and key index on the first PUT), early GETs (the
 //     median of the next 20) and warm GETs (the median of 20 after 300 more: the Node host's V8
 //     compiles hot WebAssembly again, optimised, after a few hundred calls) — with auth and rate
 //     limits on, as the default edge.toml has them;
@@ -54,9 +56,9 @@ async function load(node: RunningNode): Promise<number> {
 
 status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
-const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "early GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB", "req/s 16 conn"]];
+const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "first PUT restart ms", "early GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB", "req/s 16 conn"]];
 for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
-  const cols: number[][] = [[], [], [], [], [], [], [], [], []];
+  const cols: number[][] = [[], [], [], [], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
     status(`${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
@@ -65,21 +67,24 @@ for (const [label, kind, opts] of variants.filter(([label]) => !only || label.in
     cols[2].push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
     const early: number[] = [];
     for (let j = 0; j < 20; j++) early.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
-    cols[3].push(median(early));
+    cols[4].push(median(early));
     for (let j = 0; j < 300; j++) await (await fetch(`${node.url}/v1/kv/m`)).arrayBuffer();
     const warm: number[] = [];
     for (let j = 0; j < 20; j++) warm.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
-    cols[4].push(median(warm));
+    cols[5].push(median(warm));
     await node.stop();
+    const again = await startNode(kind, { ...opts, dataDir: node.dataDir });
+    cols[3].push(await timed(() => fetch(`${again.url}/v1/kv/m2`, { method: "PUT", body: "v" })));
+    await again.stop();
     // Memory on a node without rate limits, so the concurrent load is served, not refused.
     const m = await startNode(kind, { ...opts, env: { KEEL_CONFIG: unlimited } });
     await new Promise((r) => setTimeout(r, 300));
-    cols[5].push(rssMb(m.proc.pid!));
+    cols[6].push(rssMb(m.proc.pid!));
     await fetch(`${m.url}/v1/kv/m`, { method: "PUT", body: "v" });
     for (let j = 0; j < 100; j++) await (await fetch(`${m.url}/v1/kv/m`)).arrayBuffer();
-    cols[6].push(rssMb(m.proc.pid!));
-    cols[8].push(await load(m));
     cols[7].push(rssMb(m.proc.pid!));
+    cols[9].push(await load(m));
+    cols[8].push(rssMb(m.proc.pid!));
     await m.stop();
   }
   rows.push([label, ...cols.map((xs) => median(xs).toFixed(1))]);
