@@ -8,6 +8,7 @@
 // when set before the host starts. If jco writes the function differently, the glue is left as
 // it is (slower, not wrong).
 import { createHash } from "node:crypto";
+import { loadJco } from "./jco.ts";
 
 const DEBUG_LOG = /const _debugLog = \(\.\.\.args\) => \{\s*if \(!globalThis\?\.process\?\.env\?\.JCO_DEBUG\) \{ return; \}\s*console\.debug\(\.\.\.args\);\s*\};/g;
 
@@ -78,7 +79,7 @@ export const coreHash = (bytes: Uint8Array) => `sha256:${createHash("sha256").up
 
 /** A component transpiled for the Node host: file name → bytes, the glue patched as above, and CORE_HASHES. */
 export async function transpileForHost(bytes: Uint8Array, name: string): Promise<[string, Uint8Array][]> {
-  const { transpile } = await import("@bytecodealliance/jco");
+  const { transpile } = loadJco();
   const { files } = await transpile(bytes, { name, instantiation: "sync", noTypescript: true, quiet: true });
   const out = Object.entries(files as Record<string, Uint8Array>).map(([file, data]): [string, Uint8Array] => [
     file,

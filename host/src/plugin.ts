@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "./config-error.ts";
 import { transpileForHost } from "./glue.ts";
+import { loadJco } from "./jco.ts";
 
 export const MERGE_INTERFACE = "keel:conflict/merge@0.1.0";
 
@@ -17,7 +18,7 @@ export async function checkMergePlugin(file: string): Promise<Uint8Array> {
   } catch (e) {
     throw new ConfigError(`merge plug-in ${file}: cannot read it (${(e as Error).message})`);
   }
-  const { componentWit } = await import("@bytecodealliance/jco");
+  const { componentWit } = loadJco();
   let wit: string;
   try {
     wit = await componentWit(bytes);
