@@ -1,24 +1,7 @@
-// Query strings: parsed once per request; offset and count parameters checked in one place.
+// Query parameters: offset and count checked in one place. (The query string itself is parsed
+// once per request by @keel/model parseQuery, shared with the Node host's cloud routes.)
 import type { Response } from "./http-types.ts";
 import { errorResponse } from "./errors.ts";
-
-/** Parse `a=1&b=2`; null when percent-encoding is malformed. */
-export function parseQuery(qs: string): Map<string, string> | null {
-  const out = new Map<string, string>();
-  if (!qs) return out;
-  for (const part of qs.split("&")) {
-    if (!part) continue;
-    const eq = part.indexOf("=");
-    try {
-      const k = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, " "));
-      const v = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, " "));
-      out.set(k, v);
-    } catch {
-      return null;
-    }
-  }
-  return out;
-}
 
 /** An offset query parameter (whole number ≥ 0, `dflt` when absent), or the 400 that says why not. */
 export function offsetParam(query: Map<string, string>, name: string, dflt: number): number | Response {

@@ -5,7 +5,7 @@ import type { Request, Response } from "./http-types.ts";
 import type { Services } from "./services.ts";
 import { dispatch, type Route, type Routed } from "./route-table.ts";
 import { errorResponse, fromThrown } from "./errors.ts";
-import { parseQuery } from "./query.ts";
+import { parseQuery } from "@keel/model";
 import { MAX_PATH_BYTES } from "./limits.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { kvRoutes } from "./routes/kv.ts";

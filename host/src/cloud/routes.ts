@@ -4,6 +4,7 @@
 // because JetStream is reached over the network. Credentials are checked by the auth component.
 import type { PlainRequest, PlainResponse } from "../http-server.ts";
 import { WireError } from "@keel/wire";
+import { parseQuery } from "@keel/model";
 import { StoreUnavailable, type JetStreamCloud } from "./jetstream.ts";
 
 /** keel:auth/verifier authorize, as the host reaches it (u64 as bigint; errors thrown with a payload). */
@@ -24,20 +25,6 @@ const ROUTE = /^\/_keel\/sync\/(push|pull)(?:\?(.*))?$/;
 /** Whether `req` is one of the routes this module answers. */
 export function isCloudRoute(pathWithQuery: string): boolean {
   return ROUTE.test(pathWithQuery);
-}
-
-function query(qs: string): Map<string, string> | null {
-  const out = new Map<string, string>();
-  for (const part of qs.split("&")) {
-    if (!part) continue;
-    const eq = part.indexOf("=");
-    try {
-      out.set(decodeURIComponent(eq < 0 ? part : part.slice(0, eq)), eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1)));
-    } catch {
-      return null;
-    }
-  }
-  return out;
 }
 
 const whole = (v: string | undefined, dflt: number) => (v === undefined ? dflt : /^\d{1,16}$/.test(v) ? Number(v) : NaN);
@@ -75,7 +62,7 @@ export async function handleCloudRoute(req: PlainRequest, store: JetStreamCloud,
       if (req.body.tag === "too-large") return error(413, "too_large", "the batch is larger than this node accepts");
       return json(200, await store.push(node, req.body.val));
     }
-    const q = query(m[2] ?? "");
+    const q = parseQuery(m[2] ?? "");
     if (!q) return error(400, "bad_query", "malformed percent-encoding in the query string");
     const cursor = whole(q.get("cursor"), 0);
     const max = whole(q.get("max"), 500);

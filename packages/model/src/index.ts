@@ -13,3 +13,4 @@ export {
   applyDecision, asVersion, byStampDesc, created, isDuplicate, localPart, stampOf, MAX_REPLACED, MAX_SIBLINGS,
   type ApplyOutcome, type Part, type RemotePart,
 } from "./key-state.ts";
+export { parseQuery } from "./query.ts";
