@@ -96,7 +96,7 @@ async function bundle(spec: ComponentSpec, out: string): Promise<void> {
 async function bundleHost(dir: string): Promise<string> {
   fs.rmSync(dir, { recursive: true, force: true });
   const file = path.join(dir, "keel-node.cjs");
-  await esbuild.build({
+  const { metafile } = await esbuild.build({
     entryPoints: [path.join(ROOT, "host/src/run.ts")],
     bundle: true,
     platform: "node",
@@ -106,8 +106,13 @@ async function bundleHost(dir: string): Promise<string> {
     external: ["@bytecodealliance/jco", "@bytecodealliance/preview2-shim"],
     define: { "import.meta.url": "__keelModuleUrl" },
     banner: { js: 'const __keelModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    metafile: true,
     logLevel: "warning",
   });
+  // The bundle runs as a vm.Script (host/src/code-cache.ts), where import() has no loader: an
+  // import() left in it (of a module not bundled) would fail only when that code first runs.
+  const left = Object.values(metafile.outputs).flatMap((o) => o.imports).filter((i) => i.kind === "dynamic-import" && i.external);
+  if (left.length) throw new Error(`the Node host bundle keeps import() of ${left.map((i) => i.path).join(", ")}: load it with require() (host/src/jco.ts shows how)`);
   // The launcher (host/src/launch.ts): loads the bundle through the host's code cache.
   await esbuild.build({
     entryPoints: [path.join(ROOT, "host/src/launch.ts")],
