@@ -14,7 +14,8 @@
 // One file per script, named by its content (the build's hash, or its CRC-32), the Node version
 // and the Node flags (V8 refuses a cache made under other flags); a new content's cache removes
 // the old one's. Written by rename, so nodes starting together never read half a file; V8
-// checks what it reads, and a refused cache is only a slower start.
+// checks what it reads, and a refused cache is only a slower start. The dir must be this
+// user's and not writable by others (trustedDir), or it is not used.
 // When (run.ts): right after listen if this start had no usable cache, then 1 s and 60 s after
 // the first request if the cache has grown — so a node writes it a few times in its life, not
 // on every start.
@@ -40,6 +41,25 @@ function cacheDir(): string | undefined {
   const env = process.env.KEEL_CODE_CACHE;
   if (env === "off") return undefined;
   return env ? path.resolve(env) : path.join(os.tmpdir(), "keel-code-cache");
+}
+
+let trusted: boolean | undefined;
+
+/**
+ * Whether the cache dir may be used: made by this user, mode 0700, or already ours and not
+ * writable by others. NOTE: V8 runs the code a cache holds; in a shared temp dir another user
+ * could otherwise plant one. A dir that fails the check is not used (a slower start).
+ */
+function trustedDir(dir: string): boolean {
+  if (trusted !== undefined) return trusted;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.statSync(dir);
+    trusted = st.isDirectory() && (process.getuid === undefined || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
+  } catch {
+    trusted = false;
+  }
+  return trusted;
 }
 
 /** FNV-1a, for short strings: node:zlib's crc32 would load zlib (and its streams) at every start. */
@@ -82,23 +102,28 @@ function pruneSuperseded(file: string): void {
  */
 export function runCached(filename: string, source: string, id?: string): unknown {
   const dir = cacheDir();
+  const usable = dir !== undefined && trustedDir(dir);
   const file = dir && path.join(dir, keyOf(path.basename(filename), id ?? crc32(source)));
   let cachedData: Buffer | undefined;
   try {
-    if (file) cachedData = fs.readFileSync(file);
+    if (file && usable) cachedData = fs.readFileSync(file);
   } catch {
     // none yet
   }
   const script = new vm.Script(source, { filename, cachedData });
   const loaded = cachedData !== undefined && script.cachedDataRejected !== true;
-  if (file) registry.set(filename, { script, file, loaded, had: loaded ? cachedData!.length : 0 });
+  if (file && usable) registry.set(filename, { script, file, loaded, had: loaded ? cachedData!.length : 0 });
   return script.runInThisContext();
 }
 
-/** What this start loaded: scripts compiled with runCached, and how many of them V8 took a cache for. */
-export function codeCacheState(): { scripts: number; cached: number; dir: string | undefined } {
+/**
+ * What this start loaded: scripts compiled with runCached with a cache dir in use, how many of
+ * them V8 took a cache for, and whether the dir is used (off, or failing trustedDir: not).
+ */
+export function codeCacheState(): { scripts: number; cached: number; dir: string | undefined; used: boolean } {
   const entries = [...registry.values()];
-  return { scripts: entries.length, cached: entries.filter((e) => e.loaded).length, dir: cacheDir() };
+  const dir = cacheDir();
+  return { scripts: entries.length, cached: entries.filter((e) => e.loaded).length, dir, used: dir !== undefined && trustedDir(dir) };
 }
 
 /**
@@ -115,7 +140,6 @@ export function saveCodeCache(when: "missing" | "grown"): string[] {
       const data = entry.script.createCachedData();
       // 5%: a few newly compiled helpers are not worth a write; a request path is.
       if (when === "grown" && data.length <= entry.had * 1.05) continue;
-      fs.mkdirSync(path.dirname(entry.file), { recursive: true });
       const tmp = `${entry.file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, data);
       fs.renameSync(tmp, entry.file);

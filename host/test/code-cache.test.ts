@@ -33,7 +33,7 @@ console.log(JSON.stringify({ ...codeCacheState(), written }));
   const r = spawnSync(process.execPath, [runner], { env: { ...process.env, KEEL_CODE_CACHE: dir }, encoding: "utf8" });
   fs.rmSync(work, { recursive: true, force: true });
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { scripts: number; cached: number; written: string[] };
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { scripts: number; cached: number; used: boolean; written: string[] };
 }
 
 const files = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith("lib.js~")) : []);
@@ -92,12 +92,27 @@ describe("code cache", () => {
     const notADir = path.join(parent, "file");
     fs.writeFileSync(notADir, "x");
     const r = start(path.join(notADir, "cache"), { save: "missing" });
-    expect(r).toMatchObject({ scripts: 1, cached: 0, written: [] });
+    expect(r).toMatchObject({ scripts: 0, cached: 0, used: false, written: [] });
+  });
+
+  it("a cache dir others can write to is not used (V8 runs what a cache holds)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keel-cc-"));
+    start(dir, { save: "missing" });
+    expect(files(dir)).toHaveLength(1);
+    fs.chmodSync(dir, 0o777);
+    const r = start(dir, { call: true, save: "missing" });
+    expect(r).toMatchObject({ scripts: 0, cached: 0, used: false, written: [] });
+  });
+
+  it("a cache dir it makes is this user's alone (0700)", () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keel-cc-")), "made");
+    start(dir, { save: "missing" });
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
   });
 
   it('KEEL_CODE_CACHE=off compiles without a cache and writes nothing', () => {
     const r = start("off", { call: true, save: "missing" });
-    expect(r).toMatchObject({ scripts: 0, cached: 0, written: [] });
+    expect(r).toMatchObject({ scripts: 0, cached: 0, used: false, written: [] });
   });
 });
 

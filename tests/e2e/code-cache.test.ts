@@ -24,7 +24,7 @@ describe("Node host code cache", () => {
     let afterRequests: Record<string, number>;
     try {
       // The bundle and the four eager components' glue, none cached yet.
-      expect(listening(a.output())).toMatchObject({ scripts: 5, cached: 0 });
+      expect(listening(a.output())).toMatchObject({ scripts: 5, cached: 0, used: true });
       const atListen = sizes(cache);
       expect(Object.keys(atListen).sort()).toEqual(["auth.script.js", "gateway.script.js", "keel-node.cjs", "rate-limit.script.js", "storage.script.js"].sort());
       const auth = { authorization: `Bearer ${tokenOf(a)}` };
@@ -54,7 +54,7 @@ describe("Node host code cache", () => {
     fs.writeFileSync(path.join(parent, "file"), "not a dir");
     const n = await startNode("node", { env: { KEEL_CODE_CACHE: path.join(parent, "file", "cache") } });
     try {
-      expect(listening(n.output())).toMatchObject({ scripts: 5, cached: 0 });
+      expect(listening(n.output())).toMatchObject({ scripts: 0, cached: 0, used: false });
       expect((await fetch(`${n.url}/_keel/health`)).status).toBe(200);
     } finally {
       await n.stop();
