@@ -18,7 +18,7 @@ import type { Dir } from "@keel/wasi-dir";
 import { withLock } from "@keel/wasi-dir";
 import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
 import { isNodeId, scopedTopic } from "@keel/model";
-import { WireError, checkKvItem, decodeBody, envelope, envelopeOffset, kvItems, type KeyState, type KvItem, type LogRecord, type RemoteVersion } from "@keel/wire";
+import { WireError, checkKvItem, decodeBody, envelopes, envelopeOffset, kvItems, type KeyState, type KvItem, type LogRecord, type RemoteVersion } from "@keel/wire";
 import { trimUrl, type MeshConfig } from "./config.ts";
 
 export { WireError as MeshError } from "@keel/wire";
@@ -453,7 +453,7 @@ export class Mesh {
         const target = scopedTopic(topic, origin);
         const last = envelopeOffset(this.storage.lastRecord(target));
         const fresh = [...recs].sort((a, b) => a[0] - b[0]).filter((r, i, a) => r[0] > last && (i === 0 || r[0] !== a[i - 1][0]));
-        if (fresh.length) this.storage.append(target, fresh.map(envelope));
+        if (fresh.length) this.storage.append(target, envelopes(fresh));
         stored += fresh.length;
       }
     }

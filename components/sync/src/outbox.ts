@@ -13,11 +13,11 @@
 // open each one before storing anything. A record that cannot be opened refuses the whole pulled
 // batch, and is counted (`sync/sealed-refused`, keel_sync_sealed_refused_total).
 import { withLock, type Dir } from "@keel/wasi-dir";
-import { encodeUtf8, decodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
+import { encodeUtf8, encodeUtf8Many, decodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
 import { isNodeId } from "@keel/model";
 import type { SyncConfig } from "./config.ts";
 import {
-  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelope, envelopeOffset, kvItems, openRecord, SealError, sealedHeader, sealRecord, topicItem,
+  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelopes, envelopeOffset, kvItems, openRecord, SealError, sealedHeader, sealRecord, topicItem,
   type BatchDoc, type KeyState, type KvItem, type LogRecord, type PullDoc, type RemoteVersion, type SealRefusal, type StoredRecord, type TopicItem,
 } from "@keel/wire";
 import { WireError as SyncError } from "@keel/wire";
@@ -294,8 +294,8 @@ export class Sync {
   private storeFresh(target: string, records: StoredRecord[], forward?: { topic: string; from: string }): { stored: number; duplicates: number } {
     const last = envelopeOffset(this.storage.lastRecord(target));
     const fresh = records.filter(([o]) => o > last);
-    if (fresh.length && forward) this.storage.append(forward.topic, fresh.map(([o, t, b]) => encodeUtf8(JSON.stringify({ n: forward.from, o, t, b }))));
-    if (fresh.length) this.storage.append(target, fresh.map(envelope));
+    if (fresh.length && forward) this.storage.append(forward.topic, encodeUtf8Many(fresh.map(([o, t, b]) => JSON.stringify({ n: forward.from, o, t, b }))));
+    if (fresh.length) this.storage.append(target, envelopes(fresh));
     return { stored: fresh.length, duplicates: records.length - fresh.length };
   }
 

@@ -5,6 +5,7 @@
 // milliseconds, because each `s +=` copies the string so far. Now ASCII runs go through
 // String.fromCharCode in chunks and encoding writes into a preallocated array.
 const CHUNK = 4096;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Strings this long go to a native encoder once a component wires one (a call costs more below). */
 const NATIVE_MIN_CHARS = 256;
@@ -50,18 +51,48 @@ export function encodeUtf8(s: string): Uint8Array {
   return out.slice(0, j);
 }
 
+/**
+ * Many strings encoded at once: joined, encoded with one call (the native encoder, when the
+ * join is long enough), then cut — when the text is all ASCII, a string's bytes are as many as
+ * its characters. Otherwise each is encoded alone. For the many short strings of a batch (the
+ * sync cloud's record envelopes), which would each run encodeUtf8's loop in QuickJS.
+ */
+export function encodeUtf8Many(strings: readonly string[]): Uint8Array[] {
+  const joined = strings.join("");
+  const all = encodeUtf8(joined);
+  if (all.length !== joined.length) return strings.map(encodeUtf8);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const s of strings) {
+    out.push(all.subarray(at, at + s.length));
+    at += s.length;
+  }
+  return out;
+}
+
 /** Decode UTF-8; throws on malformed input so bad bytes never become keys. */
 export function decodeUtf8(b: Uint8Array): string {
   const parts: string[] = [];
   let i = 0;
+  // How many bytes to try as ASCII next: CHUNK while the text is ASCII; after a non-ASCII
+  // character, twice the ASCII run that preceded it (at least 16), so text with many
+  // non-ASCII characters is not converted 4 KB at a time for each of them.
+  let probe = CHUNK;
   while (i < b.length) {
-    // A run of ASCII, converted natively.
-    let j = i;
-    const stop = Math.min(b.length, i + CHUNK);
-    while (j < stop && b[j] < 0x80) j++;
-    if (j > i) {
-      parts.push(String.fromCharCode.apply(null, b.subarray(i, j) as unknown as number[]));
-      i = j;
+    // A run of ASCII, converted and checked natively (String.fromCharCode, a regular
+    // expression): a loop over the bytes here runs interpreted in QuickJS.
+    const chunk = String.fromCharCode.apply(null, b.subarray(i, Math.min(b.length, i + probe)) as unknown as number[]);
+    const run = chunk.search(NON_ASCII);
+    if (run < 0) {
+      parts.push(chunk);
+      i += chunk.length;
+      probe = CHUNK;
+      continue;
+    }
+    probe = Math.min(CHUNK, Math.max(16, run * 2));
+    if (run > 0) {
+      parts.push(chunk.slice(0, run));
+      i += run;
       continue;
     }
     const c = b[i];

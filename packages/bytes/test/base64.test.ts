@@ -2,7 +2,7 @@
 // what it refuses.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { fromBase64, toBase64 } from "../src/base64.ts";
+import { fromBase64, isBase64, toBase64 } from "../src/base64.ts";
 
 describe("base64", () => {
   it("encodes as Buffer does and decodes back, padded or not", () => {
@@ -20,5 +20,16 @@ describe("base64", () => {
   it("refuses what is not base64", () => {
     for (const bad of ["a", "ab$d", "abcde", "ab cd", "é===", "ab=c"]) expect(fromBase64(bad)).toBeNull();
     expect(fromBase64("")).toEqual(new Uint8Array(0));
+  });
+});
+
+describe("isBase64", () => {
+  it("accepts exactly what fromBase64 decodes", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ .é\n";
+    fc.assert(fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 24 }), (chars) => {
+      const s = chars.join("");
+      expect(isBase64(s)).toBe(fromBase64(s) !== null);
+    }), { numRuns: 5000 });
+    for (const s of ["", "QQ", "QQ==", "QUJD", "Q", "QQ=", "Q===", "QQ=Q", "=", "==", "QUJDRA", "QUJD RA==", "QUJD\n"]) expect(isBase64(s), JSON.stringify(s)).toBe(fromBase64(s) !== null);
   });
 });

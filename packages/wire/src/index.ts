@@ -6,7 +6,7 @@
 // envelope {o: sender's offset, t, b} in `<topic>--<sender>`, so where the sender is is read from
 // the same write as the records. End-to-end topics seal each payload (seal.ts).
 import { gzipSync, gunzipSync } from "fflate";
-import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
+import { encodeUtf8, encodeUtf8Many, decodeUtf8, toBase64, fromBase64, isBase64 } from "@keel/bytes";
 import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
 import { WireError } from "./errors.ts";
@@ -100,14 +100,19 @@ export type StoredRecord = [number, number, string] | [number, number, string, s
 export function checkTopicItem(t: TopicItem, sender: string): { topic: string; target: string; records: StoredRecord[] } {
   if (typeof t?.t !== "string" || !isReplicableTopic(t.t) || !Array.isArray(t.r)) throw new WireError("bad topic in batch");
   for (const r of t.r) {
-    if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || typeof r[1] !== "number" || typeof r[2] !== "string" || !fromBase64(r[2])) throw new WireError(`bad record in topic ${t.t}`);
+    if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || typeof r[1] !== "number" || typeof r[2] !== "string" || !isBase64(r[2])) throw new WireError(`bad record in topic ${t.t}`);
   }
   return { topic: t.t, target: scopedTopic(t.t, sender), records: t.r };
 }
 
-/** The stored form of a received record ({o, t, b}, plus n and p: origin and its offset, when opened). */
-export function envelope([o, t, b, n, p]: StoredRecord): Uint8Array {
-  return encodeUtf8(JSON.stringify(n === undefined ? { o, t, b } : { o, t, b, n, p }));
+const envelopeText = ([o, t, b, n, p]: StoredRecord) => JSON.stringify(n === undefined ? { o, t, b } : { o, t, b, n, p });
+
+/**
+ * The stored form of each received record ({o, t, b}, plus n and p: origin and its offset,
+ * when opened), encoded together (encodeUtf8Many).
+ */
+export function envelopes(records: readonly StoredRecord[]): Uint8Array[] {
+  return encodeUtf8Many(records.map(envelopeText));
 }
 
 /** The sender's offset in a stored envelope; -1 when there is none or it is not an envelope. */
