@@ -16,7 +16,7 @@
 //   forever, so a healed partition heals the mesh with no restart.
 import type { Dir } from "@keel/wasi-dir";
 import { withLock } from "@keel/wasi-dir";
-import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
+import { decodeUtf8, encodeUtf8, isBase64, toBase64 } from "@keel/bytes";
 import { isNodeId, scopedTopic } from "@keel/model";
 import { WireError, checkKvItem, decodeBody, envelopes, envelopeOffset, kvItems, type KeyState, type KvItem, type LogRecord, type RemoteVersion } from "@keel/wire";
 import { trimUrl, type MeshConfig } from "./config.ts";
@@ -533,7 +533,7 @@ function checkRecords(records: unknown): Record<string, Record<string, Rec[]>> {
     for (const [origin, recs] of Object.entries(byOrigin)) {
       if (!isNodeId(origin) || !Array.isArray(recs)) throw new WireError("reply: bad records origin");
       for (const r of recs) {
-        if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || r[0] < 0 || typeof r[1] !== "number" || typeof r[2] !== "string" || !fromBase64(r[2])) throw new WireError("reply: bad record");
+        if (!Array.isArray(r) || !Number.isSafeInteger(r[0]) || r[0] < 0 || typeof r[1] !== "number" || typeof r[2] !== "string" || !isBase64(r[2])) throw new WireError("reply: bad record");
       }
     }
   }
