@@ -39,9 +39,15 @@ export function toBase64(b: Uint8Array): string {
 }
 
 /** Decode standard base64 (padding optional); null when it is not base64. */
-export function fromBase64(s: string): Uint8Array | null {
+/** `s`'s length without its trailing "=" (any number of them, as fromBase64 reads it). */
+function unpadded(s: string): number {
   let len = s.length;
   while (len > 0 && s.charCodeAt(len - 1) === PAD) len--;
+  return len;
+}
+
+export function fromBase64(s: string): Uint8Array | null {
+  const len = unpadded(s);
   if (len % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((len * 3) / 4));
   let o = 0;
@@ -69,8 +75,5 @@ const BASE64_FORM = /^[A-Za-z0-9+/]*=*$/;
  * checks every record of a batch this way before storing it as it came.
  */
 export function isBase64(s: string): boolean {
-  if (!BASE64_FORM.test(s)) return false;
-  let len = s.length;
-  while (len > 0 && s.charCodeAt(len - 1) === PAD) len--;
-  return len % 4 !== 1;
+  return BASE64_FORM.test(s) && unpadded(s) % 4 !== 1;
 }

@@ -59,8 +59,8 @@ export function encodeUtf8(s: string): Uint8Array {
  */
 export function encodeUtf8Many(strings: readonly string[]): Uint8Array[] {
   const joined = strings.join("");
+  if (NON_ASCII.test(joined)) return strings.map(encodeUtf8);
   const all = encodeUtf8(joined);
-  if (all.length !== joined.length) return strings.map(encodeUtf8);
   const out: Uint8Array[] = [];
   let at = 0;
   for (const s of strings) {
