@@ -102,17 +102,16 @@ function pruneSuperseded(file: string): void {
  */
 export function runCached(filename: string, source: string, id?: string): unknown {
   const dir = cacheDir();
-  const usable = dir !== undefined && trustedDir(dir);
-  const file = dir && path.join(dir, keyOf(path.basename(filename), id ?? crc32(source)));
+  const file = dir !== undefined && trustedDir(dir) ? path.join(dir, keyOf(path.basename(filename), id ?? crc32(source))) : undefined;
   let cachedData: Buffer | undefined;
   try {
-    if (file && usable) cachedData = fs.readFileSync(file);
+    if (file) cachedData = fs.readFileSync(file);
   } catch {
     // none yet
   }
   const script = new vm.Script(source, { filename, cachedData });
   const loaded = cachedData !== undefined && script.cachedDataRejected !== true;
-  if (file && usable) registry.set(filename, { script, file, loaded, had: loaded ? cachedData!.length : 0 });
+  if (file) registry.set(filename, { script, file, loaded, had: loaded ? cachedData!.length : 0 });
   return script.runInThisContext();
 }
 
