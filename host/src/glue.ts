@@ -18,14 +18,17 @@ export function quietDebugLog(js: string): string {
 }
 
 /**
- * The glue with `instantiate` compiled when the glue is loaded, not on its first call.
+ * The glue with `instantiate` an `export const` (the only export shape glueScript takes) and
+ * compiled when the glue is loaded, not on its first call.
  * NOTE: jco writes one `instantiate` function of 10,000–45,000 lines per component. V8 compiles
- * a function lazily, on its first call, and the module compile cache (main.ts) holds only what
- * was compiled with the module — so each start compiled every eager component's `instantiate`
+ * a function lazily, on its first call, and Node's module compile cache holds only what was
+ * compiled with the module — so each start compiled every eager component's `instantiate`
  * again (~40 ms of a Node host start). Wrapped in parentheses, V8 compiles it with the module
- * (its "parenthesized function" heuristic), and so it is in the cache. Written only when the
- * glue has the one `export function instantiate(` and the one `};` that closes it, as jco 1.x
- * writes them; otherwise the glue is left as it is (slower to start, not wrong).
+ * (its "parenthesized function" heuristic), and so it is in that cache. (The host now loads the
+ * script form with its own code cache, made after the call, so there the shape is what counts.)
+ * Written only when the glue has the one `export function instantiate(` and the one `};` that
+ * closes it, as jco 1.x writes them; otherwise the glue is left as it is (loaded as an ES
+ * module: slower to start, not wrong).
  */
 export function eagerInstantiate(js: string): string {
   const open = js.match(/^export function instantiate\(/gm);
@@ -64,7 +67,6 @@ export function glueScript(js: string): string | undefined {
   }
   return `(function () { "use strict"; ${body}${js.slice(from)}\nreturn { ${names.join(", ")} };\n})`;
 }
-
 
 /**
  * Beside the glue: `{ "<core module file>": "sha256:<hex>" }`. The host compiles one copy of

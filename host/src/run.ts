@@ -63,10 +63,10 @@ async function main(): Promise<void> {
   // NOTE: caches are written now, not at exit: a node is often stopped by a signal (or killed).
   // Node's compile cache holds the modules Node loaded (the launcher; the host's own modules
   // when run from source). The code cache of the glue and the bundle (code-cache.ts) is written
-  // now if this start had none — with `instantiate`, compiled at load (glue.ts
-  // eagerInstantiate), that saves the next start ~40 ms — and again after the first requests,
-  // with what they compiled (1 s covers a client's first calls; 60 s the routes that come
-  // later, e.g. after a load balancer's first health checks).
+  // now if this start had none — with each eager component's `instantiate`, compiled by this
+  // start — and again after the first requests, with what they compiled (1 s covers a client's
+  // first calls; 60 s the routes that come later, e.g. after a load balancer's first health
+  // checks).
   module.flushCompileCache?.();
   saveCodeCache("missing");
   node.httpServer?.once("request", () => {
