@@ -1,12 +1,13 @@
-// Durable key-value store: one checksummed file per key under `kv/`, replaced atomically
-// (temp file, fsync, rename). A get opens exactly one file, so a fresh instance per request
+// Durable key-value store: one checksummed file per key under `kv/`, created atomically
+// (temp file, fsync, rename) and updated in place in the slot not holding the newest record
+// (one write, one fdatasync: record.ts). A get opens exactly one file, so a fresh instance per request
 // (wasmtime serve's default) pays no start-up scan. Every write is stamped with a hybrid
 // logical clock; versions that arrive from other nodes (`apply`) go through conflict
 // resolution, and deletes are tombstones so they replicate too.
 import { withLock, type Dir } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyHex, keyOfName } from "./keys.ts";
-import { encodeRecord, decodeRecord, type Part, type Origin, type StoredValue } from "./record.ts";
+import { decodeFile, encodeRecord, isSlotted, slottedFile, MAX_SLOTTED_RECORD, SLOT_HEADER, type Part, type Origin, type Slots, type StoredValue } from "./record.ts";
 import { encodeUtf8, decodeUtf8, fromHex } from "@keel/bytes";
 import { KeyIndex } from "./key-index.ts";
 import {
@@ -144,12 +145,13 @@ export class Kv {
     if (remote.value && remote.value.length > this.opts.maxValueBytes) throw storageError("too-large", `value is ${remote.value.length} bytes; the limit is ${this.opts.maxValueBytes}`);
     this.dir.mkdirp(KV_DIR);
     return withLock(this.dir, path, this.opts.now, () => {
-      const cur = this.readAt(path, true);
+      const file = this.readFile(path, true);
+      const cur = file?.stored ?? null;
       const now = this.opts.now();
       if (!cur) {
         this.opts.beforeChange?.(key, remote.version, false);
         this.index.add(keyHex(key));
-        this.write(path, { key, writtenAt: now, ...created(remote) });
+        this.write(path, { key, writtenAt: now, ...created(remote) }, file?.slots ?? null);
         return "created";
       }
       if (isDuplicate(cur, remote)) return "duplicate";
@@ -159,7 +161,7 @@ export class Kv {
       const res = this.resolveGuarded(key, resolver, local, remote);
       const { parts, replaced, outcome } = applyDecision(cur, remote, res.decision);
       if (outcome !== "kept-local") this.opts.beforeChange?.(key, parts[0].version, false);
-      this.write(path, { key, writtenAt: now, parts, replaced });
+      this.write(path, { key, writtenAt: now, parts, replaced }, file!.slots);
       log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
       return outcome;
     });
@@ -319,7 +321,8 @@ export class Kv {
     // NOTE: other instances may write the same key at the same moment; the lock makes
     // read-version → compare → replace one step, so compare-and-set and versions stay exact.
     return withLock(this.dir, path, this.opts.now, () => {
-      const cur = this.readAt(path, true);
+      const file = this.readFile(path, true);
+      const cur = file?.stored ?? null;
       checkMatch(ifMatch, cur);
       if (!proceed(cur)) return "";
       const parts = cur?.parts ?? [];
@@ -329,13 +332,21 @@ export class Kv {
       const replaced = [...(cur?.replaced ?? []), ...parts.map((p) => p.version)].slice(-MAX_REPLACED);
       this.opts.beforeChange?.(key, version, true);
       if (!cur) this.index.add(keyHex(key));
-      this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced });
+      this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced }, file?.slots ?? null);
       return version;
     });
   }
 
-  private write(path: string, r: StoredValue): void {
-    this.dir.writeAtomic(path, encodeRecord(r));
+  /**
+   * Write a key's record under its lock. `slots`: where the file read under the same lock keeps
+   * its newest record (null: no slotted file). The next record goes into the other slot in place
+   * when it fits; otherwise (a new key, an older one-record file, a record that outgrew its slot,
+   * or a file removed since it was read) a new file replaces the old one atomically.
+   */
+  private write(path: string, r: StoredValue, slots: Slots | null): void {
+    const record = encodeRecord(r, (slots?.seq ?? 0) + 1);
+    if (slots && record.length <= slots.capacity && this.dir.overwrite(path, SLOT_HEADER + (1 - slots.active) * slots.capacity, record)) return;
+    this.dir.writeAtomic(path, record.length > MAX_SLOTTED_RECORD ? record : slottedFile(record));
   }
 
   private pathOf(key: string): string {
@@ -343,14 +354,23 @@ export class Kv {
   }
 
   private readAt(path: string, tolerateCorrupt = false): StoredValue | null {
-    const bytes = this.dir.read(path);
-    if (!bytes) return null;
-    try {
-      return decodeRecord(bytes, path);
-    } catch (e) {
-      // A corrupt file is reported on reads; writers replace it rather than fail forever.
-      if (tolerateCorrupt && isStorageError(e) && (e as StorageError).tag === "corrupt") return null;
-      throw e;
+    return this.readFile(path, tolerateCorrupt)?.stored ?? null;
+  }
+
+  private readFile(path: string, tolerateCorrupt = false): { stored: StoredValue; slots: Slots | null } | null {
+    for (let attempt = 1; ; attempt++) {
+      const bytes = this.dir.read(path);
+      if (!bytes) return null;
+      try {
+        return decodeFile(bytes, path);
+      } catch (e) {
+        // A writer only ever rewrites the slot without the newest record, so a read finds both
+        // slots torn only when two updates ran during it: read again.
+        if (attempt < 3 && isSlotted(bytes)) continue;
+        // A corrupt file is reported on reads; writers replace it rather than fail forever.
+        if (tolerateCorrupt && isStorageError(e) && (e as StorageError).tag === "corrupt") return null;
+        throw e;
+      }
     }
   }
 }

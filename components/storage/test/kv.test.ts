@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Kv } from "../src/kv.ts";
+import { encodeRecord, SLOT_HEADER } from "../src/record.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { NodeDir } from "@keel/wasi-dir/testing";
 
@@ -104,6 +105,81 @@ describe("Kv", () => {
     const file = path.join(dir.root, "kv", Buffer.from("torn").toString("hex"));
     fs.truncateSync(file, fs.statSync(file).size - 3);
     expect(() => kv.get("torn")).toThrow(expect.objectContaining({ tag: "corrupt" }));
+  });
+
+  describe("updates in place (slotted files)", () => {
+    const fileOf = (key: string) => path.join(dir.root, "kv", Buffer.from(key).toString("hex"));
+    const capacity = (key: string) => fs.readFileSync(fileOf(key)).readUInt32LE(4);
+
+    it("an update rewrites the slot without the newest record, in the same file", () => {
+      kv.put("s", text("v1"));
+      const ino = fs.statSync(fileOf("s")).ino;
+      const c = capacity("s");
+      kv.put("s", text("v2"));
+      kv.put("s", text("v3"));
+      expect(fs.statSync(fileOf("s")).ino).toBe(ino);
+      expect(fs.statSync(fileOf("s")).size).toBeLessThanOrEqual(SLOT_HEADER + 2 * c);
+      expect(decodeUtf8(kv.get("s")!.value)).toBe("v3");
+      // v3 went into slot 0 (v1's), v2 stays whole in slot 1.
+      const bytes = fs.readFileSync(fileOf("s"));
+      expect(bytes.includes(Buffer.from("v3"))).toBe(true);
+      expect(bytes.includes(Buffer.from("v2"))).toBe(true);
+      expect(bytes.includes(Buffer.from("v1"))).toBe(false);
+    });
+
+    it("an update cut short (a torn slot) leaves the newest whole record served", () => {
+      kv.put("t", text("first"));
+      const v2 = kv.put("t", text("second"));
+      // An interrupted third write: half of a record in slot 0, where it would have gone.
+      const c = capacity("t");
+      const torn = encodeRecord({ key: "t", writtenAt: 5, parts: [{ version: "9.0.x", origin: "edge", value: text("third") }], replaced: [] }, 3);
+      const fd = fs.openSync(fileOf("t"), "r+");
+      fs.writeSync(fd, torn.subarray(0, torn.length - 4), 0, torn.length - 4, SLOT_HEADER);
+      fs.closeSync(fd);
+      expect(c).toBeGreaterThan(torn.length);
+      expect(kv.get("t")).toMatchObject({ value: text("second"), version: v2 });
+      // The next write goes into the torn slot and is served.
+      kv.put("t", text("fourth"));
+      expect(decodeUtf8(kv.get("t")!.value)).toBe("fourth");
+    });
+
+    it("a record that outgrows its slot gets a new, larger file", () => {
+      kv.put("g", text("x"));
+      const c = capacity("g");
+      const ino = fs.statSync(fileOf("g")).ino;
+      kv.put("g", text("y".repeat(c + 10)));
+      expect(capacity("g")).toBeGreaterThan(c + 10);
+      expect(fs.statSync(fileOf("g")).ino).not.toBe(ino);
+      expect(kv.get("g")!.value.length).toBe(c + 10);
+      kv.put("g", text("z"));
+      expect(decodeUtf8(kv.get("g")!.value)).toBe("z");
+    });
+
+    it("reads a one-record file from before slots and turns it into a slotted one on the next write", () => {
+      fs.mkdirSync(path.join(dir.root, "kv"), { recursive: true });
+      fs.writeFileSync(fileOf("old"), encodeRecord({ key: "old", writtenAt: 1, parts: [{ version: "1.0.a", origin: "edge", value: text("before") }], replaced: [] }));
+      expect(kv.get("old")).toMatchObject({ value: text("before"), version: "1.0.a" });
+      kv.put("old", text("after"));
+      expect(fs.readFileSync(fileOf("old")).subarray(0, 4).toString()).toBe("KES1");
+      expect(kv.get("old")!.value).toEqual(text("after"));
+    });
+
+    it("a file removed between the read and the write (eviction) is written whole again", () => {
+      kv.put("e", text("1"));
+      expect(dir.overwrite("kv/nothing-here", 8, text("x"))).toBe(false);
+      expect(fs.existsSync(path.join(dir.root, "kv/nothing-here"))).toBe(false);
+      fs.rmSync(fileOf("e"));
+      kv.put("e", text("2"));
+      expect(decodeUtf8(kv.get("e")!.value)).toBe("2");
+    });
+
+    it("a flipped byte in the only record of a key is reported", () => {
+      kv.put("f", text("only"));
+      const bytes = fs.readFileSync(fileOf("f"));
+      bytes[SLOT_HEADER + 20] ^= 0x10;
+      fs.writeFileSync(fileOf("f"), bytes);
+      expect(() => kv.get("f")).toThrow(expect.objectContaining({ tag: "corrupt" }));
+    });
   });
 
   it("breaks a lock left by a killed writer once it is stale", () => {

@@ -46,6 +46,12 @@ export interface Dir {
    */
   writeAt(path: string, position: number, data: Uint8Array, durable?: boolean): void;
   /**
+   * Write `data` at `position` of a file that exists, then fdatasync it; false (nothing written)
+   * when the file does not exist. No rename and no directory fsync: when the write stays inside
+   * the file's size, the flush is the data alone (a KV update in place, storage's kv.ts).
+   */
+  overwrite(path: string, position: number, data: Uint8Array): boolean;
+  /**
    * Make what was written to a file durable (fdatasync). With writeAt(…, false) under a lock
    * and `sync` after it, writers share their flushes instead of taking turns holding one.
    * False when the file does not exist.

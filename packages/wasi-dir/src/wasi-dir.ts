@@ -170,6 +170,21 @@ export class WasiDir implements Dir {
     }
   }
 
+  overwrite(path: string, position: number, data: Uint8Array): boolean {
+    const fd = this.openExisting(path, { write: true });
+    if (!fd) return false;
+    try {
+      let off = 0;
+      while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
+      fd.syncData();
+      return true;
+    } catch (e) {
+      throw ioError(`write ${path}: ${code(e)}`);
+    } finally {
+      dispose(fd);
+    }
+  }
+
   appender(path: string): Appender {
     let fd: Descriptor | undefined;
     let at = 0;

@@ -129,6 +129,18 @@ export class NodeDir implements Dir {
     }
   }
 
+  overwrite(rel: string, position: number, data: Uint8Array): boolean {
+    const fd = this.openExisting(rel, "r+");
+    if (fd === null) return false;
+    try {
+      fs.writeSync(fd, data, 0, data.length, position);
+      if (this.fsync) fs.fdatasyncSync(fd);
+      return true;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   sync(rel: string): boolean {
     const fd = this.openExisting(rel, "r+");
     if (fd === null) return false;
