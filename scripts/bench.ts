@@ -1,4 +1,4 @@
-// `pnpm bench storage [--seconds N]`: KV put/get ops/s and topic append msgs/s (one record per
+// `pnpm bench storage [--seconds N]`: KV put (new keys), update (existing keys) and get ops/s and topic append msgs/s (one record per
 // request, and batches of 100) through Keel's HTTP API under `wasmtime serve`, against SQLite
 // (WAL, synchronous=FULL, behind the same HTTP routes) and NATS JetStream's file store
 // (sync_interval: always), all measured in the same run on this machine. Prints ratios.
@@ -60,8 +60,12 @@ async function cannon(name: string, url: string, unit: string, perRequest: numbe
 }
 
 let seq = 0;
+let updates = 0;
+// "kv put" creates a key with every request; "kv update" rewrites the 1,000 keys the run seeded
+// (an update in place in Keel, storage README "Updates in place"; the same INSERT OR REPLACE in SQLite).
 const scenarios = (base: string) => [
-  ["kv put", "ops/s", 1, () => ({ method: "PUT" as const, path: `/v1/kv/bench-${seq++ % 100000}`, body: VALUE })],
+  ["kv put", "ops/s", 1, () => ({ method: "PUT" as const, path: `/v1/kv/new-${seq++}`, body: VALUE })],
+  ["kv update", "ops/s", 1, () => ({ method: "PUT" as const, path: `/v1/kv/bench-${updates++ % 1000}`, body: VALUE })],
   ["kv get", "ops/s", 1, () => ({ method: "GET" as const, path: `/v1/kv/bench-${Math.floor(Math.random() * 1000)}` })],
   ["append x1", "msgs/s", 1, () => ({ method: "POST" as const, path: `/v1/topics/bench/records`, body: JSON.stringify({ records: [VALUE] }), headers: { "content-type": "application/json" } })],
   [`append x${BATCH}`, "msgs/s", BATCH, () => ({ method: "POST" as const, path: `/v1/topics/bench/records`, body: JSON.stringify({ records: Array(BATCH).fill(VALUE) }), headers: { "content-type": "application/json" } })],
