@@ -108,9 +108,13 @@ export function isSlotted(bytes: Uint8Array): boolean {
   return startsWith(bytes, SLOTTED);
 }
 
-/** A new slotted file holding `record` in slot 0, with room for records up to ~1.25× its size. */
+/**
+ * A new slotted file holding `record` in slot 0, with room for records up to ~1.5× its size
+ * + 128 bytes: each local write adds ~30 bytes of superseded version to a key's record until
+ * it holds MAX_REPLACED of them, so a key outgrows its slots a few times early in its life.
+ */
 export function slottedFile(record: Uint8Array): Uint8Array {
-  const capacity = Math.ceil((record.length * 1.25 + 64) / 64) * 64;
+  const capacity = Math.ceil((record.length * 1.5 + 128) / 64) * 64;
   const out = new Uint8Array(SLOT_HEADER + record.length);
   out.set(SLOTTED, 0);
   new DataView(out.buffer).setUint32(4, capacity, true);
