@@ -124,6 +124,26 @@ describe.each<HostKind>(["wasmtime", "node"])("KV slice on the %s host", (kind) 
     expect(await (await fetch(`${node.url}/v1/kv/greeting`)).text()).toBe("hello edge");
   });
 
+  it("an update is written in place: the key keeps its file (storage README, 'Updates in place')", async () => {
+    const file = path.join(node.dataDir, "kv", Buffer.from("in-place").toString("hex"));
+    expect((await fetch(`${node.url}/v1/kv/in-place`, { method: "PUT", body: "first" })).status).toBe(200);
+    const before = fs.statSync(file);
+    for (const body of ["second", "third", ""]) {
+      expect((await fetch(`${node.url}/v1/kv/in-place`, { method: "PUT", body })).status).toBe(200);
+      expect(await (await fetch(`${node.url}/v1/kv/in-place`)).text()).toBe(body);
+    }
+    expect(fs.statSync(file).ino).toBe(before.ino);
+    expect(fs.readFileSync(file).subarray(0, 4).toString()).toBe("KES1");
+    // A value too big for the file's slots moves the key to a new file, and back in place after.
+    const big = "b".repeat(4096);
+    expect((await fetch(`${node.url}/v1/kv/in-place`, { method: "PUT", body: big })).status).toBe(200);
+    const moved = fs.statSync(file).ino;
+    expect(moved).not.toBe(before.ino);
+    expect((await fetch(`${node.url}/v1/kv/in-place`, { method: "PUT", body: "small again" })).status).toBe(200);
+    expect(fs.statSync(file).ino).toBe(moved);
+    expect(await (await fetch(`${node.url}/v1/kv/in-place`)).text()).toBe("small again");
+  });
+
   it("DELETE removes a key; a second DELETE is 404", async () => {
     await fetch(`${node.url}/v1/kv/gone`, { method: "PUT", body: "x" });
     expect((await fetch(`${node.url}/v1/kv/gone`, { method: "DELETE" })).status).toBe(204);
