@@ -1,4 +1,4 @@
-// `pnpm bench storage [--seconds N]`: KV put (new keys), update (existing keys) and get ops/s and topic append msgs/s (one record per
+// `pnpm bench storage [--seconds N] [--rounds N]`: KV put (new keys), update (existing keys) and get ops/s and topic append msgs/s (one record per
 // request, and batches of 100) through Keel's HTTP API under `wasmtime serve`, against SQLite
 // (WAL, synchronous=FULL, behind the same HTTP routes) and NATS JetStream's file store
 // (sync_interval: always), all measured in the same run on this machine. Prints ratios.
@@ -135,46 +135,79 @@ async function natsTarget(): Promise<Result[]> {
   }
 }
 
-async function benchStorage(): Promise<void> {
+async function keelStorageTarget(): Promise<Result[]> {
   // Storage throughput, not the limiter: rate limits off (their cost is `pnpm bench auth`).
   const keel = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant(UNLIMITED) } });
-  let keelResults: Result[];
   try {
-    keelResults = await httpTarget("Keel on wasmtime serve (composed.cwasm, fresh instance per request)", keel.url);
+    return await httpTarget("Keel on wasmtime serve (composed.cwasm, instances reused as pnpm serve does)", keel.url);
   } finally {
     await keel.stop();
   }
+}
+
+async function sqliteTarget(): Promise<Result[]> {
   const dir = tempDataDir("sqlite");
   const port = await freePort();
   const sqlite: ChildProcess = spawn(NODE, [path.join(ROOT, "scripts/bench/sqlite-server.ts"), String(port), dir], { stdio: "inherit" });
-  let sqliteResults: Result[];
   try {
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
       try { if ((await fetch(`${url}/_keel/health`)).ok) break; } catch { await new Promise((r) => setTimeout(r, 50)); }
     }
-    sqliteResults = await httpTarget("SQLite WAL, synchronous=FULL (node:sqlite behind the same HTTP routes)", url);
+    return await httpTarget("SQLite WAL, synchronous=FULL (node:sqlite behind the same HTTP routes)", url);
   } finally {
     sqlite.kill();
   }
-  const natsResults = await natsTarget();
+}
 
-  const rows = [["scenario", "Keel", "SQLite", "Keel/SQLite", "NATS JS", "Keel/NATS", "Keel p99 ms"]];
-  for (const k of keelResults) {
-    const s = sqliteResults.find((x) => x.name === k.name)!;
-    const n = natsResults.find((x) => x.name === k.name);
-    rows.push([`${k.name} (${k.unit})`, k.rate.toFixed(0), s.rate.toFixed(0), (k.rate / s.rate).toFixed(2), n ? n.rate.toFixed(0) : "-", n ? (k.rate / n.rate).toFixed(2) : "-", k.p99.toFixed(1)]);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * `--rounds N` (default 1): Keel, SQLite and NATS one after another, N times, each on a fresh
+ * data dir. This machine's disk drifts within minutes (the same target measured twice in a row
+ * has differed by 1.5x), so with several rounds each ratio is taken within its round and the
+ * table shows the median (and the range) of those ratios, beside median rates.
+ */
+async function benchStorage(): Promise<void> {
+  const ROUNDS = Math.max(1, Math.floor(opt("rounds", 1)));
+  const rounds: { keel: Result[]; sqlite: Result[]; nats: Result[] }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (ROUNDS > 1) info(`round ${r + 1} of ${ROUNDS}`);
+    rounds.push({ keel: await keelStorageTarget(), sqlite: await sqliteTarget(), nats: await natsTarget() });
   }
-  table(`storage: ${SECONDS} s per scenario, ${CONNECTIONS} connections, same run`, rows);
-  // Keel as a ratio of each baseline, per scenario: the chart the README links.
-  const ratio = (base: Result[]) => keelResults.map((k) => {
-    const b = base.find((x) => x.name === k.name);
-    return b ? k.rate / b.rate : null;
+  const names = rounds[0].keel.map((k) => k.name);
+  const rateOf = (list: Result[], name: string) => list.find((x) => x.name === name)?.rate;
+  /** Per scenario: median rate of each target and the median and range of Keel's per-round ratio. */
+  const summary = names.map((name) => {
+    const per = (pick: (r: (typeof rounds)[number]) => Result[]) => rounds.map((r) => rateOf(pick(r), name)).filter((x): x is number => x !== undefined);
+    const ratios = (pick: (r: (typeof rounds)[number]) => Result[]) => rounds.flatMap((r) => {
+      const k = rateOf(r.keel, name);
+      const b = rateOf(pick(r), name);
+      return k !== undefined && b ? [k / b] : [];
+    });
+    const sq = ratios((r) => r.sqlite);
+    const na = ratios((r) => r.nats);
+    return {
+      name, unit: rounds[0].keel.find((k) => k.name === name)!.unit,
+      keel: median(per((r) => r.keel)), sqlite: median(per((r) => r.sqlite)), nats: per((r) => r.nats).length ? median(per((r) => r.nats)) : undefined,
+      vsSqlite: median(sq), vsSqliteRange: [Math.min(...sq), Math.max(...sq)], vsNats: na.length ? median(na) : undefined,
+      p99: median(rounds.map((r) => r.keel.find((k) => k.name === name)!.p99)),
+    };
   });
+  const many = ROUNDS > 1;
+  const rows = [["scenario", "Keel", "SQLite", "Keel/SQLite", ...(many ? ["Keel/SQLite range"] : []), "NATS JS", "Keel/NATS", "Keel p99 ms"]];
+  for (const x of summary) {
+    rows.push([`${x.name} (${x.unit})`, x.keel.toFixed(0), x.sqlite.toFixed(0), x.vsSqlite.toFixed(2), ...(many ? [`${x.vsSqliteRange[0].toFixed(2)}–${x.vsSqliteRange[1].toFixed(2)}`] : []), x.nats !== undefined ? x.nats.toFixed(0) : "-", x.vsNats !== undefined ? x.vsNats.toFixed(2) : "-", x.p99.toFixed(1)]);
+  }
+  table(`storage: ${SECONDS} s per scenario, ${CONNECTIONS} connections, ${many ? `medians of ${ROUNDS} rounds (ratios within each round)` : "same run"}`, rows);
+  // Keel as a ratio of each baseline, per scenario: the chart the README links.
   fs.mkdirSync(RESULTS, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS, "storage.svg"), ratioChart(`Keel throughput ÷ baseline, same run (${new Date().toISOString().slice(0, 10)})`, keelResults.map((k) => k.name), [
-    { name: "vs SQLite WAL, synchronous=FULL", color: "#3b6ea5", values: ratio(sqliteResults) },
-    { name: "vs NATS JetStream (sync always)", color: "#e08a2c", values: ratio(natsResults) },
+  fs.writeFileSync(path.join(RESULTS, "storage.svg"), ratioChart(`Keel throughput ÷ baseline, same run${many ? `, median of ${ROUNDS} rounds` : ""} (${new Date().toISOString().slice(0, 10)})`, names, [
+    { name: "vs SQLite WAL, synchronous=FULL", color: "#3b6ea5", values: summary.map((x) => x.vsSqlite) },
+    { name: "vs NATS JetStream (sync always)", color: "#e08a2c", values: summary.map((x) => x.vsNats ?? null) },
   ]));
 }
 
