@@ -60,3 +60,35 @@ describe("storage limits: compact policy never evicts", () => {
     expect((await fetch(`${node.url}/v1/kv/c0`)).status).toBe(200);
   });
 });
+
+// Under a limit, usage is recounted (a listing of the data dir) while other instances create
+// and remove lock and temp files; an entry that vanished mid-listing once escaped as a bare
+// WASI error code and trapped the request (500, instance lost).
+describe("storage limits: many writers while usage is recounted", () => {
+  let node: RunningNode;
+  beforeAll(async () => {
+    node = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant({ ...UNLIMITED, storage: { max_bytes: 1_000_000_000 } }) } });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it("16 writers of a few keys for 3 s over 2,000 keys: every PUT answers 200 and nothing traps", async () => {
+    // 2,000 keys first, so each recount's listing takes long enough for others to race it.
+    for (let i = 0; i < 2000; i += 16) {
+      await Promise.all(Array.from({ length: 16 }, (_, k) => fetch(`${node.url}/v1/kv/fill-${i + k}`, { method: "PUT", body: "x" }).then((r) => r.arrayBuffer())));
+    }
+    const end = Date.now() + 3000;
+    const statuses = new Map<number, number>();
+    await Promise.all(Array.from({ length: 16 }, async (_, w) => {
+      for (let i = 0; Date.now() < end; i++) {
+        const r = await fetch(`${node.url}/v1/kv/hot-${(w + i) % 3}`, { method: "PUT", body: `w${w}-${i}` });
+        await r.arrayBuffer();
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+    }));
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(statuses.get(200)).toBeGreaterThan(100);
+    expect(node.output()).not.toMatch(/panicked|never invoked|wasm trap/);
+  });
+});

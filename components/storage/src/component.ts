@@ -12,6 +12,7 @@ import { crc32 } from "keel:text/checksum@0.1.0";
 import { encode } from "keel:text/utf8@0.1.0";
 import { conflictSettings, resolve } from "@keel/model";
 import type { Part } from "./record.ts";
+import { toWitError } from "./errors.ts";
 import type * as Kv from "keel:storage/kv@0.1.0";
 import type * as Log from "keel:storage/log@0.1.0";
 import type * as Replication from "keel:storage/replication@0.1.0";
@@ -44,12 +45,27 @@ function open(): Store {
   return store;
 }
 
+/** Every export of an interface, throwing only the WIT error variant (errors.ts toWitError). */
+function guarded<T extends Record<string, (...args: never[]) => unknown>>(exports: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(exports)) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw toWitError(e);
+      }
+    };
+  }
+  return out as T;
+}
+
 /** list<u8> arrives as a Uint8Array; copy only if an engine hands us a plain array. */
 const bytes = (v: Uint8Array | number[]): Uint8Array => (v instanceof Uint8Array ? v : Uint8Array.from(v));
 
 export const types = {};
 
-export const kv: typeof Kv = {
+export const kv = guarded<typeof Kv>({
   get: (key) => open().kv.get(key) ?? null,
   put: (key, value, ifMatch) => open().put(key, bytes(value), ifMatch ?? undefined),
   delete: (key, ifMatch) => open().kv.delete(key, ifMatch ?? undefined),
@@ -62,9 +78,9 @@ export const kv: typeof Kv = {
     const part: Part = { version: remote.version, origin: remote.origin, value: remote.value ? bytes(remote.value) : null };
     return open().apply(key, { ...part, replaces: remote.replaces });
   },
-};
+});
 
-export const log: typeof Log = {
+export const log = guarded<typeof Log>({
   append: (topic, payloads) => {
     const offsets = open().append(topic, payloads.map(bytes));
     // NOTE: a range, not list<u64>: StarlingMonkey (the gateway) fails to lift list<u64> results.
@@ -72,9 +88,9 @@ export const log: typeof Log = {
   },
   read: (topic, from, max) => open().log.read(topic, from, max),
   topics: () => open().log.topics(),
-};
+});
 
-export const replication: typeof Replication = {
+export const replication = guarded<typeof Replication>({
   keyChanges: (from, max, collapse) => open().replication.keyChanges(from, max, collapse),
   meshChanges: (from, max) => open().replication.meshChanges(from, max),
   meshEnd: () => open().replication.meshEnd(),
@@ -85,9 +101,9 @@ export const replication: typeof Replication = {
   },
   ack: (name, offset) => open().replication.ack(name, offset),
   queueDepth: () => open().queueDepth(),
-};
+});
 
-export const admin: typeof Admin = {
+export const admin = guarded<typeof Admin>({
   usage: () => {
     const s = open();
     const u = s.usage();
@@ -103,4 +119,4 @@ export const admin: typeof Admin = {
     open().counters.add(name, 1);
   },
   recordRequests: (samples, events) => open().requests.record(samples, events),
-};
+});

@@ -19,3 +19,16 @@ export function storageError(tag: Exclude<StorageError["tag"], "not-found" | "ba
 export function isStorageError(e: unknown): e is StorageError {
   return typeof e === "object" && e !== null && typeof (e as { tag?: unknown }).tag === "string";
 }
+
+const TAGS = new Set(["not-found", "invalid-key", "too-large", "version-mismatch", "corrupt", "full", "io", "backpressure", "other"]);
+
+/**
+ * What an export throws across the boundary: a `keel:storage/types.error` as it is, anything
+ * else (a WASI error code thrown as a string, a JavaScript error) as `io` with what it was — an
+ * export that threw something else would trap the whole request and lose the reused instance.
+ */
+export function toWitError(e: unknown): StorageError {
+  if (isStorageError(e) && TAGS.has(e.tag)) return e;
+  const what = e instanceof Error ? e.message : typeof e === "string" ? e : JSON.stringify(e) ?? String(e);
+  return { tag: "io", val: `unexpected failure: ${String(what).slice(0, 300)}` };
+}

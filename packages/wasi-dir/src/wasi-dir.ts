@@ -73,6 +73,16 @@ export class WasiDir implements Dir {
   }
 
   list(path: string): string[] {
+    // A file removed while the listing runs (a lock released, a temp file renamed by another
+    // instance) can fail its entry with no-entry: list again, a few times, then report it.
+    for (let attempt = 1; ; attempt++) {
+      const names = this.listOnce(path);
+      if (names !== "raced") return names;
+      if (attempt >= 5) throw ioError(`list ${path}: entries kept vanishing while it was read`);
+    }
+  }
+
+  private listOnce(path: string): string[] | "raced" {
     let d: Descriptor;
     try {
       d = this.root.openAt(NOFOLLOW, path, { directory: true }, { read: true });
@@ -81,9 +91,13 @@ export class WasiDir implements Dir {
       throw ioError(`open dir ${path}: ${code(e)}`);
     }
     const names: string[] = [];
-    const stream = d.readDirectory();
+    let stream: ReturnType<Descriptor["readDirectory"]> | undefined;
     try {
+      stream = d.readDirectory();
       for (let ent = stream.readDirectoryEntry(); ent; ent = stream.readDirectoryEntry()) names.push(ent.name);
+    } catch (e) {
+      if (code(e) === "no-entry") return "raced";
+      throw ioError(`list ${path}: ${code(e)}`);
     } finally {
       dispose(stream);
       dispose(d);
