@@ -1,6 +1,8 @@
 // The whole data dir: KV + topic logs, usage against [storage] limits, eviction, verify and
 // compaction. Limits are enforced on every write from a usage figure recounted at most once a
-// second (shared through `state/usage`), so the limit is soft by what one second of writes adds.
+// second — or, on a store whose recount takes longer than 50 ms, once every 20 recount-times —
+// shared through `state/usage` and charged by every write in between, so the limit is soft by
+// what writes racing each other's charges add.
 import { withLock, STALE_MS, type Dir } from "@keel/wasi-dir";
 import { storageError } from "./errors.ts";
 import { Kv, type ApplyOutcome, type ConflictRecord, type Fallback, type RemoteVersion, type Resolver } from "./kv.ts";
@@ -25,6 +27,13 @@ export type LogSink = (line: Record<string, unknown>) => void;
 
 const USAGE_FILE = "state/usage";
 const USAGE_TTL_MS = 1000;
+/**
+ * A recount lists the data dir and stats every file: O(keys), seconds at 10⁶ keys. It is
+ * trusted for this many times as long as the last recount took (at least USAGE_TTL_MS), so
+ * recounting costs at most ~5% of a node's time however big its store; writes in between are
+ * charged to it as they happen.
+ */
+const RECOUNT_EVERY = 20;
 /** Evict down to this share of max_bytes, so eviction does not run on every write. */
 const EVICT_TO = 0.9;
 
@@ -151,8 +160,8 @@ export class Store {
     const raw = this.dir.read(USAGE_FILE);
     if (!raw) return;
     try {
-      const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number };
-      this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes: u.bytes + bytes, at: u.at })), false);
+      const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number; took?: number };
+      this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes: u.bytes + bytes, at: u.at, took: u.took ?? 0 })), false);
     } catch {
       // recounted on the next check
     }
@@ -219,8 +228,9 @@ export class Store {
     const raw = this.dir.read(USAGE_FILE);
     if (raw) {
       try {
-        const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number };
-        if (this.now() - u.at < USAGE_TTL_MS && this.now() >= u.at) return u.bytes;
+        const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number; took?: number };
+        const ttl = Math.max(USAGE_TTL_MS, RECOUNT_EVERY * (Number(u.took) || 0));
+        if (this.now() - u.at < ttl && this.now() >= u.at) return u.bytes;
       } catch {
         // a damaged cache is just recounted
       }
@@ -229,9 +239,11 @@ export class Store {
   }
 
   private recount(): number {
+    const start = this.now();
     const bytes = this.usage().usedBytes;
+    const at = this.now();
     this.dir.mkdirp("state");
-    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes, at: this.now() })), false);
+    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes, at, took: Math.max(0, at - start) })), false);
     return bytes;
   }
 

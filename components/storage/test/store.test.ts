@@ -24,6 +24,23 @@ describe("Store limits and eviction", () => {
     events = [];
   });
 
+  it("a store whose recount is slow is recounted less often (20 recount-times), writes charged in between", () => {
+    const s = make({ maxBytes: 10_000_000 });
+    s.put("a", b("1234"));
+    const usage = () => JSON.parse(fs.readFileSync(path.join(dir.root, "state/usage"), "utf8")) as { bytes: number; at: number; took: number };
+    // As if the last recount had taken 500 ms: trusted for 10 s.
+    fs.writeFileSync(path.join(dir.root, "state/usage"), JSON.stringify({ ...usage(), at: clock, took: 500 }));
+    const at = clock;
+    clock += 5_000;
+    s.put("b", b("5678"));
+    expect(usage().at).toBe(at);
+    expect(usage().bytes).toBeGreaterThan(0);
+    clock += 6_000;
+    s.put("c", b("9"));
+    expect(usage().at).toBe(clock);
+    expect(usage().took).toBe(0);
+  });
+
   it("usage counts keys, topics and bytes", () => {
     const s = make({});
     s.put("a", b("1234"));
