@@ -7,7 +7,7 @@
 import { withLock, type Dir } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyHex, keyOfName } from "./keys.ts";
-import { decodeFile, encodeRecord, isSlotted, slottedFile, MAX_SLOTTED_RECORD, SLOT_HEADER, type Part, type Origin, type Slots, type StoredValue } from "./record.ts";
+import { decodeFile, encodeRecord, isSlotted, slotBytes, slottedFile, MAX_SLOTTED_RECORD, SLOT_HEADER, type Part, type Origin, type Slots, type StoredValue } from "./record.ts";
 import { encodeUtf8, decodeUtf8, fromHex } from "@keel/bytes";
 import { KeyIndex } from "./key-index.ts";
 import {
@@ -344,8 +344,10 @@ export class Kv {
    * or a file removed since it was read) a new file replaces the old one atomically.
    */
   private write(path: string, r: StoredValue, slots: Slots | null): void {
-    const record = encodeRecord(r, (slots?.seq ?? 0) + 1);
-    if (slots && record.length <= slots.capacity && this.dir.overwrite(path, SLOT_HEADER + (1 - slots.active) * slots.capacity, record)) return;
+    const record = encodeRecord(r);
+    if (slots && record.length + 4 <= slots.capacity && slots.seq < 0xffffffff) {
+      if (this.dir.overwrite(path, SLOT_HEADER + (1 - slots.active) * slots.capacity, slotBytes(slots.seq + 1, record))) return;
+    }
     this.dir.writeAtomic(path, record.length > MAX_SLOTTED_RECORD ? record : slottedFile(record));
   }
 

@@ -7,19 +7,22 @@
 //   8..12  meta length m (LE)
 //   12..   meta: UTF-8 JSON {"k": key, "t": written-at ms,
 //                            "p": [{"v": version, "o": origin, "n": value length, "d": 1 if deleted}],
-//                            "r": [versions this key's history has superseded],
-//                            "s": write sequence of this key's file (slotted files)}
+//                            "r": [versions this key's history has superseded]}
 //   12+m.. the values of the parts, one after another; the record ends after the last
 //
 // A key's file is either one record (files from before slots, and records over
 // MAX_SLOTTED_RECORD), or slotted ("KES1"), so an update is one write in place and one
 // fdatasync instead of a temp file, its fsync, a rename and a directory fsync:
 //   0..4   magic "KES1"
-//   4..8   slot capacity c (LE)
-//   8..    slot 0: a record; 8+c.. slot 1: a record (absent until the first update)
-// A writer (under the key's lock) writes the next record into the slot not holding the
-// newest one, so the newest stays whole whatever happens to the write; a reader takes the
-// readable slot with the higher "s". A record that outgrows c gets a new file (temp, rename).
+//   4..8   slot capacity c (LE, a multiple of 64)
+//   8..    slot 0; 8+c.. slot 1 (absent until the first update). A slot: the write's sequence
+//          number (u32 LE), then a record.
+// A writer (under the key's lock) writes the next sequence number and record into the slot not
+// holding the newest one, in one write, so the newest stays whole whatever happens to that
+// write. A reader tries the slot with the higher number first and takes the other when that
+// one's record is not whole. (A number and its record's header share one 64-byte block, so
+// one sector: a whole record always comes with its own number.) A record that outgrows c
+// gets a new file (temp file, rename).
 //
 // Normally one part; several only while keep-both keeps siblings. A delete is a part with "d".
 import { crc32, encodeUtf8, decodeUtf8 } from "@keel/bytes";
@@ -56,13 +59,12 @@ export interface StoredValue {
   replaced: string[];
 }
 
-export function encodeRecord(r: StoredValue, seq = 0): Uint8Array {
+export function encodeRecord(r: StoredValue): Uint8Array {
   const meta = encodeUtf8(JSON.stringify({
     k: r.key,
     t: r.writtenAt,
     p: r.parts.map((p) => (p.value === null ? { v: p.version, o: p.origin, n: 0, d: 1 } : { v: p.version, o: p.origin, n: p.value.length })),
     ...(r.replaced.length ? { r: r.replaced } : {}),
-    ...(seq ? { s: seq } : {}),
   }));
   const size = r.parts.reduce((a, p) => a + (p.value?.length ?? 0), 0);
   const out = new Uint8Array(12 + meta.length + size);
@@ -83,24 +85,24 @@ export function encodeRecord(r: StoredValue, seq = 0): Uint8Array {
 
 /** Decode a key's file (one record or slotted); throws `corrupt` naming `what` when no whole record is in it. */
 export function decodeFile(bytes: Uint8Array, what: string): { stored: StoredValue; slots: Slots | null } {
-  if (!startsWith(bytes, SLOTTED)) return { stored: decodeRecord(bytes, what).stored, slots: null };
-  if (bytes.length < SLOT_HEADER) throw storageError("corrupt", `${what}: file is truncated`);
-  const capacity = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-  if (capacity < 12) throw storageError("corrupt", `${what}: bad slot capacity`);
-  let best: { stored: StoredValue; seq: number; slot: 0 | 1 } | undefined;
+  if (!startsWith(bytes, SLOTTED)) return { stored: decodeRecord(bytes, what), slots: null };
+  if (bytes.length < SLOT_HEADER + 4) throw storageError("corrupt", `${what}: file is truncated`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const capacity = view.getUint32(4, true);
+  if (capacity < 16 || capacity % 64) throw storageError("corrupt", `${what}: bad slot capacity`);
+  const seqs = [0, 1].map((slot) => (SLOT_HEADER + slot * capacity + 4 <= bytes.length ? view.getUint32(SLOT_HEADER + slot * capacity, true) : -1));
   let problem: unknown;
-  for (const slot of [0, 1] as const) {
-    const start = SLOT_HEADER + slot * capacity;
-    if (start >= bytes.length) break;
+  for (const slot of seqs[1] > seqs[0] ? [1, 0] as const : [0, 1] as const) {
+    if (seqs[slot] <= 0) continue;
+    const start = SLOT_HEADER + slot * capacity + 4;
     try {
-      const r = decodeRecord(bytes.subarray(start, Math.min(bytes.length, start + capacity)), what);
-      if (!best || r.seq > best.seq) best = { ...r, slot };
+      const stored = decodeRecord(bytes.subarray(start, Math.min(bytes.length, start - 4 + capacity)), what);
+      return { stored, slots: { capacity, active: slot, seq: seqs[slot] } };
     } catch (e) {
       problem ??= e;
     }
   }
-  if (!best) throw problem ?? storageError("corrupt", `${what}: no record in either slot`);
-  return { stored: best.stored, slots: { capacity, active: best.slot, seq: best.seq } };
+  throw problem ?? storageError("corrupt", `${what}: no record in either slot`);
 }
 
 /** Is this the start of a slotted file? (A reader that finds no whole slot in one reads again.) */
@@ -108,29 +110,39 @@ export function isSlotted(bytes: Uint8Array): boolean {
   return startsWith(bytes, SLOTTED);
 }
 
+/** Slot `seq`'s bytes: its sequence number, then the record. */
+export function slotBytes(seq: number, record: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + record.length);
+  new DataView(out.buffer).setUint32(0, seq, true);
+  out.set(record, 4);
+  return out;
+}
+
 /**
- * A new slotted file holding `record` in slot 0, with room for records up to ~1.5× its size
- * + 128 bytes: each local write adds ~30 bytes of superseded version to a key's record until
- * it holds MAX_REPLACED of them, so a key outgrows its slots a few times early in its life.
+ * A new slotted file holding `record` in slot 0 (sequence 1), with slots of ~1.5× its size +
+ * 128 bytes: each local write adds ~30 bytes of superseded version to a key's record until it
+ * holds MAX_REPLACED of them, so a key outgrows its slots a few times early in its life.
  */
 export function slottedFile(record: Uint8Array): Uint8Array {
   const capacity = Math.ceil((record.length * 1.5 + 128) / 64) * 64;
-  const out = new Uint8Array(SLOT_HEADER + record.length);
+  const out = new Uint8Array(SLOT_HEADER + 4 + record.length);
   out.set(SLOTTED, 0);
-  new DataView(out.buffer).setUint32(4, capacity, true);
-  out.set(record, SLOT_HEADER);
+  const view = new DataView(out.buffer);
+  view.setUint32(4, capacity, true);
+  view.setUint32(SLOT_HEADER, 1, true);
+  out.set(record, SLOT_HEADER + 4);
   return out;
 }
 
 /** Decode one record (it may be followed by other bytes); throws `corrupt` naming `what` when it is torn or altered. */
-export function decodeRecord(bytes: Uint8Array, what: string): { stored: StoredValue; seq: number } {
+export function decodeRecord(bytes: Uint8Array, what: string): StoredValue {
   const bad = (why: string) => storageError("corrupt", `${what}: ${why}`);
   if (bytes.length < 12) throw bad("file is truncated");
   if (!startsWith(bytes, MAGIC)) throw bad("bad magic");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const m = view.getUint32(8, true);
   if (12 + m > bytes.length) throw bad("meta length past end of file");
-  let meta: { k?: unknown; t?: unknown; p?: unknown; r?: unknown; s?: unknown };
+  let meta: { k?: unknown; t?: unknown; p?: unknown; r?: unknown };
   try {
     meta = JSON.parse(decodeUtf8(bytes.subarray(12, 12 + m)));
   } catch {
@@ -152,8 +164,7 @@ export function decodeRecord(bytes: Uint8Array, what: string): { stored: StoredV
     o += p.n as number;
   }
   const replaced = Array.isArray(meta.r) ? (meta.r as unknown[]).filter((x): x is string => typeof x === "string") : [];
-  const seq = typeof meta.s === "number" && meta.s >= 0 ? meta.s : 0;
-  return { stored: { key: meta.k, writtenAt: meta.t, parts, replaced }, seq };
+  return { key: meta.k, writtenAt: meta.t, parts, replaced };
 }
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Kv } from "../src/kv.ts";
-import { encodeRecord, SLOT_HEADER } from "../src/record.ts";
+import { encodeRecord, slotBytes, SLOT_HEADER } from "../src/record.ts";
 import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
 import { NodeDir } from "@keel/wasi-dir/testing";
 
@@ -132,7 +132,7 @@ describe("Kv", () => {
       const v2 = kv.put("t", text("second"));
       // An interrupted third write: half of a record in slot 0, where it would have gone.
       const c = capacity("t");
-      const torn = encodeRecord({ key: "t", writtenAt: 5, parts: [{ version: "9.0.x", origin: "edge", value: text("third") }], replaced: [] }, 3);
+      const torn = slotBytes(3, encodeRecord({ key: "t", writtenAt: 5, parts: [{ version: "9.0.x", origin: "edge", value: text("third") }], replaced: [] }));
       const fd = fs.openSync(fileOf("t"), "r+");
       fs.writeSync(fd, torn.subarray(0, torn.length - 4), 0, torn.length - 4, SLOT_HEADER);
       fs.closeSync(fd);
