@@ -74,15 +74,16 @@ export class WasiDir implements Dir {
 
   list(path: string): string[] {
     // A file removed while the listing runs (a lock released, a temp file renamed by another
-    // instance) can fail its entry with no-entry: list again, a few times, then report it.
+    // instance) fails its entry with no-entry. List again; on a big directory under a steady
+    // stream of writes every attempt may race one, so the last attempt skips such entries
+    // (the file is gone: leaving it out is what a listing a moment later would do).
     for (let attempt = 1; ; attempt++) {
-      const names = this.listOnce(path);
+      const names = this.listOnce(path, attempt >= 4);
       if (names !== "raced") return names;
-      if (attempt >= 5) throw ioError(`list ${path}: entries kept vanishing while it was read`);
     }
   }
 
-  private listOnce(path: string): string[] | "raced" {
+  private listOnce(path: string, skipVanished: boolean): string[] | "raced" {
     let d: Descriptor;
     try {
       d = this.root.openAt(NOFOLLOW, path, { directory: true }, { read: true });
@@ -94,9 +95,21 @@ export class WasiDir implements Dir {
     let stream: ReturnType<Descriptor["readDirectory"]> | undefined;
     try {
       stream = d.readDirectory();
-      for (let ent = stream.readDirectoryEntry(); ent; ent = stream.readDirectoryEntry()) names.push(ent.name);
+      for (let skipped = 0; ; ) {
+        let ent: ReturnType<typeof stream.readDirectoryEntry>;
+        try {
+          ent = stream.readDirectoryEntry();
+        } catch (e) {
+          if (code(e) !== "no-entry") throw e;
+          if (!skipVanished) return "raced";
+          if (++skipped > 100_000) throw ioError(`list ${path}: entries kept vanishing while it was read`);
+          continue;
+        }
+        if (!ent) break;
+        names.push(ent.name);
+      }
     } catch (e) {
-      if (code(e) === "no-entry") return "raced";
+      if ((e as { tag?: string }).tag === "io") throw e;
       throw ioError(`list ${path}: ${code(e)}`);
     } finally {
       dispose(stream);
