@@ -41,6 +41,24 @@ describe("Store limits and eviction", () => {
     expect(usage().took).toBe(0);
   });
 
+  it("an instance adds its writes to the shared usage figure in batches (1% of max_bytes or 250 ms)", () => {
+    const s = make({ maxBytes: 1_000_000 });
+    s.put("first", b("x"));
+    const shared = () => (JSON.parse(fs.readFileSync(path.join(dir.root, "state/usage"), "utf8")) as { bytes: number }).bytes;
+    const start = shared();
+    // Small writes stay with the instance…
+    for (let i = 0; i < 5; i++) s.put(`small-${i}`, b("y".repeat(100)));
+    expect(shared()).toBe(start);
+    // …until they are 250 ms old,
+    clock += 300;
+    s.put("late", b("z"));
+    const afterTime = shared();
+    expect(afterTime).toBeGreaterThan(start + 5 * 100);
+    // or reach 1% of max_bytes (10,000 bytes here).
+    s.put("big", b("w".repeat(10_000)));
+    expect(shared()).toBeGreaterThan(afterTime + 10_000);
+  });
+
   it("usage counts keys, topics and bytes", () => {
     const s = make({});
     s.put("a", b("1234"));
