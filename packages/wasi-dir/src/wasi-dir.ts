@@ -186,30 +186,14 @@ export class WasiDir implements Dir {
     } catch (e) {
       throw ioError(`open ${path}: ${code(e)}`);
     }
-    try {
-      let off = 0;
-      while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
-      if (durable) fd.syncData();
-    } catch (e) {
-      throw ioError(`write ${path}: ${code(e)}`);
-    } finally {
-      dispose(fd);
-    }
+    this.writeThrough(fd, path, position, data, durable);
   }
 
   overwrite(path: string, position: number, data: Uint8Array): boolean {
     const fd = this.openExisting(path, { write: true });
     if (!fd) return false;
-    try {
-      let off = 0;
-      while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
-      fd.syncData();
-      return true;
-    } catch (e) {
-      throw ioError(`write ${path}: ${code(e)}`);
-    } finally {
-      dispose(fd);
-    }
+    this.writeThrough(fd, path, position, data, true);
+    return true;
   }
 
   appender(path: string): Appender {
@@ -293,9 +277,14 @@ export class WasiDir implements Dir {
     } catch (e) {
       throw ioError(`create ${path}: ${code(e)}`);
     }
+    this.writeThrough(fd, path, 0, data, durable);
+  }
+
+  /** All of `data` at `position` through `fd`, fdatasynced when `durable`; closes `fd` either way. */
+  private writeThrough(fd: Descriptor, path: string, position: number, data: Uint8Array, durable: boolean): void {
     try {
       let off = 0;
-      while (off < data.length) off += Number(fd.write(data.subarray(off), off));
+      while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
       if (durable) fd.syncData();
     } catch (e) {
       throw ioError(`write ${path}: ${code(e)}`);
