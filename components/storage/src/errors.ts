@@ -16,11 +16,12 @@ export function storageError(tag: Exclude<StorageError["tag"], "not-found" | "ba
   return { tag, val } as StorageError;
 }
 
-export function isStorageError(e: unknown): e is StorageError {
-  return typeof e === "object" && e !== null && typeof (e as { tag?: unknown }).tag === "string";
-}
-
 const TAGS = new Set(["not-found", "invalid-key", "too-large", "version-mismatch", "corrupt", "full", "io", "backpressure", "other"]);
+
+/** A `keel:storage/types.error`: an object whose tag is one of the variant's cases. */
+export function isStorageError(e: unknown): e is StorageError {
+  return typeof e === "object" && e !== null && TAGS.has((e as { tag?: unknown }).tag as string);
+}
 
 /**
  * What an export throws across the boundary: a `keel:storage/types.error` as it is, anything
@@ -28,7 +29,7 @@ const TAGS = new Set(["not-found", "invalid-key", "too-large", "version-mismatch
  * export that threw something else would trap the whole request and lose the reused instance.
  */
 export function toWitError(e: unknown): StorageError {
-  if (isStorageError(e) && TAGS.has(e.tag)) return e;
+  if (isStorageError(e)) return e;
   const what = e instanceof Error ? e.message : typeof e === "string" ? e : JSON.stringify(e) ?? String(e);
   return { tag: "io", val: `unexpected failure: ${String(what).slice(0, 300)}` };
 }
