@@ -26,6 +26,12 @@ export interface Usage {
 export type LogSink = (line: Record<string, unknown>) => void;
 
 const USAGE_FILE = "state/usage";
+/** state/usage: bytes in use as of `at` (ms), from a recount that took `took` ms, plus charges since. */
+interface UsageFigure {
+  bytes: number;
+  at: number;
+  took: number;
+}
 const USAGE_TTL_MS = 1000;
 /**
  * A recount lists the data dir and stats every file: O(keys), seconds at 10⁶ keys. It is
@@ -171,16 +177,28 @@ export class Store {
     if (!this.pending) this.pendingSince = this.now();
     this.pending += bytes;
     if (this.pending < this.settings.maxBytes * CHARGE_FLUSH_SHARE && this.now() - this.pendingSince < CHARGE_FLUSH_MS) return;
-    const raw = this.dir.read(USAGE_FILE);
+    const u = this.readUsage();
     const pending = this.pending;
     this.pending = 0;
-    if (!raw) return;
+    // No readable figure: the next check recounts.
+    if (u) this.writeUsage({ ...u, bytes: u.bytes + pending });
+  }
+
+  /** The shared usage figure (state/usage); null when there is none or it is damaged. */
+  private readUsage(): UsageFigure | null {
+    const raw = this.dir.read(USAGE_FILE);
+    if (!raw) return null;
     try {
-      const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number; took?: number };
-      this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes: u.bytes + pending, at: u.at, took: u.took ?? 0 })), false);
+      const u = JSON.parse(decodeUtf8(raw)) as UsageFigure;
+      return { bytes: u.bytes, at: u.at, took: Number(u.took) || 0 };
     } catch {
-      // recounted on the next check
+      return null;
     }
+  }
+
+  /** Replace the shared usage figure (atomic, not fsynced: a cache the next recount rebuilds). */
+  private writeUsage(u: UsageFigure): void {
+    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify(u)), false);
   }
 
   /** Exact usage: lists the data dir. For /_keel/resources and the limit check's recount. */
@@ -241,15 +259,11 @@ export class Store {
   }
 
   private cachedUsage(): number {
-    const raw = this.dir.read(USAGE_FILE);
-    if (raw) {
-      try {
-        const u = JSON.parse(decodeUtf8(raw)) as { bytes: number; at: number; took?: number };
-        const ttl = Math.max(USAGE_TTL_MS, RECOUNT_EVERY * (Number(u.took) || 0));
-        if (this.now() - u.at < ttl && this.now() >= u.at) return u.bytes + this.pending;
-      } catch {
-        // a damaged cache is just recounted
-      }
+    // A missing or damaged figure is just recounted.
+    const u = this.readUsage();
+    if (u) {
+      const ttl = Math.max(USAGE_TTL_MS, RECOUNT_EVERY * u.took);
+      if (this.now() - u.at < ttl && this.now() >= u.at) return u.bytes + this.pending;
     }
     return this.recount();
   }
@@ -261,7 +275,7 @@ export class Store {
     const bytes = this.usage().usedBytes;
     const at = this.now();
     this.dir.mkdirp("state");
-    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes, at, took: Math.max(0, at - start) })), false);
+    this.writeUsage({ bytes, at, took: Math.max(0, at - start) });
     return bytes;
   }
 
@@ -315,7 +329,7 @@ export class Store {
       this.counters.add("keel_storage_evicted_keys_total", evictedKeys);
       this.sink({ level: "info", msg: "evicted keys", keys: evictedKeys, policy: this.settings.eviction });
     }
-    this.dir.writeAtomic(USAGE_FILE, encodeUtf8(JSON.stringify({ bytes: Math.max(0, used), at: this.now() })), false);
+    this.writeUsage({ bytes: Math.max(0, used), at: this.now(), took: 0 });
     return used;
   }
 
