@@ -1,4 +1,4 @@
-// `pnpm bench storage [--seconds N] [--rounds N]`: KV put (new keys), update (existing keys) and get ops/s and topic append msgs/s (one record per
+// `pnpm bench storage [--seconds N] [--rounds N] [--max-bytes N]`: KV put (new keys), update (existing keys) and get ops/s and topic append msgs/s (one record per
 // request, and batches of 100) through Keel's HTTP API under `wasmtime serve`, against SQLite
 // (WAL, synchronous=FULL, behind the same HTTP routes) and NATS JetStream's file store
 // (sync_interval: always), all measured in the same run on this machine. Prints ratios.
@@ -137,9 +137,11 @@ async function natsTarget(): Promise<Result[]> {
 
 async function keelStorageTarget(): Promise<Result[]> {
   // Storage throughput, not the limiter: rate limits off (their cost is `pnpm bench auth`).
-  const keel = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant(UNLIMITED) } });
+  // `--max-bytes N` runs Keel with [storage] max_bytes = N, to see what a limit costs a write.
+  const maxBytes = opt("max-bytes", 0);
+  const keel = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant({ ...UNLIMITED, ...(maxBytes ? { storage: { max_bytes: maxBytes } } : {}) }) } });
   try {
-    return await httpTarget("Keel on wasmtime serve (composed.cwasm, instances reused as pnpm serve does)", keel.url);
+    return await httpTarget(`Keel on wasmtime serve (composed.cwasm, instances reused as pnpm serve does${maxBytes ? `, max_bytes = ${maxBytes}` : ""})`, keel.url);
   } finally {
     await keel.stop();
   }
