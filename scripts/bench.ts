@@ -36,7 +36,13 @@ import { encodeUtf8, toHex } from "@keel/bytes";
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : d;
+  if (i < 0) return d;
+  const n = Number(args[i + 1]);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name} takes a number ≥ 0, not ${JSON.stringify(args[i + 1] ?? "")}`);
+    process.exit(2);
+  }
+  return n;
 };
 const SECONDS = opt("seconds", 5);
 const CONNECTIONS = opt("connections", 16);
