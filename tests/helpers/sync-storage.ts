@@ -5,7 +5,7 @@ import type { Storage } from "../../components/sync/src/outbox.ts";
 
 export function syncStorageOf(store: Store): Storage {
   return {
-    apply: (key, remote) => store.apply(key, { ...remote, origin: remote.origin as "edge" | "cloud" }),
+    applyMany: (versions) => store.applyMany(versions.map(({ key, remote }) => ({ key, remote: { ...remote, origin: remote.origin as "edge" | "cloud" } }))),
     append: (topic, payloads) => void store.append(topic, payloads),
     read: (topic, from, max) => store.log.read(topic, from, max),
     keyChanges: (from, max, collapse) => store.replication.keyChanges(from, max, collapse),

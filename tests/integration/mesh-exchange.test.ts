@@ -33,7 +33,7 @@ function node(id: string, peers: string[], extra: Record<string, unknown> = {}):
   const lww = { strategyFor: () => "last-write-wins" as const, resolve: (_k: string, l: never, r: never) => resolve("last-write-wins", "last-write-wins", l, r, () => { throw new Error("no merge plug-in here"); }, 1 << 20) };
   const store = new Store(dir, settingsFrom(config), () => clock.now, () => {}, { resolver: lww, fallback: (l, r) => lww.resolve("", l as never, r as never) });
   const storage: Storage = {
-    apply: (key, remote) => store.apply(key, { ...remote, origin: remote.origin as "edge" | "cloud" }),
+    applyMany: (versions) => store.applyMany(versions.map(({ key, remote }) => ({ key, remote: { ...remote, origin: remote.origin as "edge" | "cloud" } }))),
     append: (topic, payloads) => void store.append(topic, payloads),
     read: (topic, from, max) => store.log.read(topic, from, max),
     lastRecord: (topic) => store.replication.lastRecord(topic),

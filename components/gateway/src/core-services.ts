@@ -54,7 +54,7 @@ export function coreServices(): Services {
       put: (key, value, ifMatch) => kv.put(key, value, ifMatch ?? null),
       delete: (key, ifMatch) => kv.delete(key, ifMatch ?? null),
       scan: (prefix, cursor, limit) => kv.scan(prefix, cursor ?? null, limit),
-      apply: (key, remote) => kv.apply(key, remote),
+      applyMany: (versions) => kv.applyMany(versions.map(({ key, remote }) => [key, remote])),
     },
     log: {
       append: (topic, payloads) => {

@@ -41,7 +41,7 @@ export interface Services {
     put(key: string, value: Uint8Array, ifMatch: string | undefined): string;
     delete(key: string, ifMatch: string | undefined): boolean;
     scan(prefix: string, cursor: string | undefined, limit: number): { entries: Entry[]; nextCursor: string | null };
-    apply(key: string, remote: RemoteVersion): string;
+    applyMany(versions: { key: string; remote: RemoteVersion }[]): string[];
   };
   log: {
     append(topic: string, payloads: Uint8Array[]): number[];

@@ -13,7 +13,7 @@ import type * as Membership from "keel:mesh/membership@0.1.0";
 const record = (r: { offset: number | bigint; timestampMs: number | bigint; payload: Uint8Array }) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload });
 
 const storage: Storage = {
-  apply: (key, remote) => kv.apply(key, remote),
+  applyMany: (versions) => kv.applyMany(versions.map(({ key, remote }) => [key, remote])),
   append: (topic, payloads) => void log.append(topic, payloads),
   read: (topic, from, max) => log.read(topic, from, max).map(record),
   lastRecord: (topic) => {

@@ -26,7 +26,8 @@ export class NotConfigured extends Error {}
 
 /** What the mesh needs from storage: the `keel:storage` kv, log and replication imports. */
 export interface Storage {
-  apply(key: string, remote: RemoteVersion): string;
+  /** Versions from another node, applied together (keel:storage/kv apply-many); the outcomes in order. */
+  applyMany(versions: { key: string; remote: RemoteVersion }[]): string[];
   append(topic: string, payloads: Uint8Array[]): void;
   read(topic: string, from: number, max: number): LogRecord[];
   lastRecord(topic: string): LogRecord | null;
@@ -281,7 +282,7 @@ export class Mesh {
     if (!Number.isSafeInteger(doc.next) || doc.next < 0) throw new WireError("reply has no usable next offset");
     const records = checkRecords(doc.records);
     let repaired = 0;
-    for (const x of items) if (this.storage.apply(x.key, x.remote) !== "duplicate") repaired++;
+    for (const outcome of this.storage.applyMany(items)) if (outcome !== "duplicate") repaired++;
     repaired += this.storeRecords(records);
     this.update((s) => {
       const p = s.peers[peerId];

@@ -63,6 +63,12 @@ function guarded<T extends Record<string, (...args: never[]) => unknown>>(export
 /** list<u8> arrives as a Uint8Array; copy only if an engine hands us a plain array. */
 const bytes = (v: Uint8Array | number[]): Uint8Array => (v instanceof Uint8Array ? v : Uint8Array.from(v));
 
+/** A remote version as the WIT gives it, checked and with its value as bytes. */
+function remoteVersion(remote: Parameters<typeof Kv.apply>[1]): Part & { replaces: string[] } {
+  if (remote.origin !== "edge" && remote.origin !== "cloud") throw { tag: "invalid-key", val: `origin must be edge or cloud` };
+  return { version: remote.version, origin: remote.origin, value: remote.value ? bytes(remote.value) : null, replaces: remote.replaces };
+}
+
 export const types = {};
 
 export const kv = guarded<typeof Kv>({
@@ -73,11 +79,8 @@ export const kv = guarded<typeof Kv>({
     const page = open().kv.scan(prefix, cursor ?? undefined, limit);
     return { entries: page.entries, nextCursor: page.nextCursor ?? null };
   },
-  apply: (key, remote) => {
-    if (remote.origin !== "edge" && remote.origin !== "cloud") throw { tag: "invalid-key", val: `origin must be edge or cloud` };
-    const part: Part = { version: remote.version, origin: remote.origin, value: remote.value ? bytes(remote.value) : null };
-    return open().apply(key, { ...part, replaces: remote.replaces });
-  },
+  apply: (key, remote) => open().apply(key, remoteVersion(remote)),
+  applyMany: (versions) => open().applyMany(versions.map(([key, remote]) => ({ key, remote: remoteVersion(remote) }))),
 });
 
 export const log = guarded<typeof Log>({

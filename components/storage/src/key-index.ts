@@ -73,9 +73,14 @@ export class KeyIndex {
     this.journalBytes = journalBytes;
   }
 
-  /** Record a key about to be created (call it under the key's lock, before its file is written). */
-  add(hex: string): void {
+  /**
+   * Record keys about to be created (call it under their locks, before their files are
+   * written): one journal write and one flush however many there are.
+   */
+  add(...hexes: string[]): void {
+    if (!hexes.length) return;
     this.ensureBuilt();
+    const lines = hexes.map((h) => `\n${h}\n`).join("");
     let flushed = false;
     let written = "";
     withLock(this.dir, JOURNAL_LOCK, this.now, () => {
@@ -90,9 +95,9 @@ export class KeyIndex {
       this.journalSeq = seq;
       const path = `${INDEX_DIR}/journal-${pad(seq)}`;
       // A leading newline: a line torn by a crash never joins the next one.
-      this.dir.writeAt(path, size, encodeUtf8(`\n${hex}\n`), false);
+      this.dir.writeAt(path, size, encodeUtf8(lines), false);
       written = path;
-      if (size + hex.length + 2 >= this.journalBytes) {
+      if (size + lines.length >= this.journalBytes) {
         flushed = this.flush(seq);
         written = "";
       }

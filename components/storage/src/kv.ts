@@ -4,7 +4,7 @@
 // (wasmtime serve's default) pays no start-up scan. Every write is stamped with a hybrid
 // logical clock; versions that arrive from other nodes (`apply`) go through conflict
 // resolution, and deletes are tombstones so they replicate too.
-import { withLock, type Dir } from "@keel/wasi-dir";
+import { withLock, withLocks, type Dir } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyHex, keyOfName } from "./keys.ts";
 import { decodeFile, encodeRecord, isSlotted, slotBytes, slottedFile, MAX_SLOTTED_RECORD, SLOT_HEADER, type Part, type Origin, type Slots, type StoredValue } from "./record.ts";
@@ -51,12 +51,33 @@ export interface KvOptions {
   /** The fallback strategy's decision, for when a merge plug-in keeps trapping. */
   fallback?: Fallback;
   /**
-   * Called under the key's lock just before a change is written (local writes, and applied
-   * versions that change the key): the sync outbox entry goes in first, so no write that is
-   * acknowledged can miss the outbox.
+   * Called under the keys' locks just before changes are written (local writes, and applied
+   * versions that change a key), once for all the changes a call makes: the sync outbox entries
+   * go in first, so no write that is acknowledged can miss the outbox.
    */
-  beforeChange?: (key: string, version: string, local: boolean) => void;
+  beforeChange?: (changes: Change[]) => void;
 }
+
+/** A change about to be written to a key, for `beforeChange`. */
+export interface Change {
+  key: string;
+  version: string;
+  /** Written on this node (not applied from another). */
+  local: boolean;
+}
+
+/** A version from another node and the key it is for (`applyMany`). */
+export interface KeyedVersion {
+  key: string;
+  remote: RemoteVersion;
+}
+
+/**
+ * Keys whose applied versions are written together: under all their locks, one flush of the
+ * change feed, of the key index and of the directory. Small, since the first lock ages (STALE_MS)
+ * while the rest are written: each key still pays its own file's fdatasync.
+ */
+const APPLY_GROUP = 16;
 
 /** A version from another node, for `apply`. */
 export interface RemoteVersion extends Part {
@@ -140,30 +161,65 @@ export class Kv {
    * with the key's strategy. Idempotent: a version seen before changes nothing.
    */
   apply(key: string, remote: RemoteVersion, log: (c: ConflictRecord) => void = () => {}): ApplyOutcome {
-    const path = this.pathOf(key);
-    if (!parseHlc(remote.version)) throw storageError("invalid-key", `version ${JSON.stringify(remote.version.slice(0, 80))} is not <wall-ms>.<counter>.<node>`);
-    if (remote.value && remote.value.length > this.opts.maxValueBytes) throw storageError("too-large", `value is ${remote.value.length} bytes; the limit is ${this.opts.maxValueBytes}`);
-    this.dir.mkdirp(KV_DIR);
-    return withLock(this.dir, path, this.opts.now, () => {
-      const file = this.readFile(path, true);
-      const cur = file?.stored ?? null;
+    return this.applyMany([{ key, remote }], log)[0];
+  }
+
+  /**
+   * Apply versions from other nodes, in order (a key may come more than once: siblings), each
+   * as `apply` would; the outcomes in the same order. Every version is checked before anything
+   * is written. Groups of APPLY_GROUP versions are written under their keys' locks, sharing the
+   * flushes of the change feed, the key index and the kv directory; each key's file is written
+   * once per group and fdatasynced. Nothing is acknowledged before all of it is on disk.
+   */
+  applyMany(versions: KeyedVersion[], log: (c: ConflictRecord) => void = () => {}): ApplyOutcome[] {
+    for (const { key, remote } of versions) {
+      checkKey(key);
+      if (!parseHlc(remote.version)) throw storageError("invalid-key", `version ${JSON.stringify(remote.version.slice(0, 80))} is not <wall-ms>.<counter>.<node>`);
+      if (remote.value && remote.value.length > this.opts.maxValueBytes) throw storageError("too-large", `value is ${remote.value.length} bytes; the limit is ${this.opts.maxValueBytes}`);
+    }
+    if (versions.length) this.dir.mkdirp(KV_DIR);
+    const outcomes: ApplyOutcome[] = [];
+    for (let i = 0; i < versions.length; i += APPLY_GROUP) outcomes.push(...this.applyGroup(versions.slice(i, i + APPLY_GROUP), log));
+    return outcomes;
+  }
+
+  private applyGroup(versions: KeyedVersion[], log: (c: ConflictRecord) => void): ApplyOutcome[] {
+    return withLocks(this.dir, versions.map((v) => this.pathOf(v.key)), this.opts.now, () => {
       const now = this.opts.now();
-      if (!cur) {
-        this.opts.beforeChange?.(key, remote.version, false);
-        this.index.add(keyHex(key));
-        this.write(path, { key, writtenAt: now, ...created(remote) }, file?.slots ?? null);
-        return "created";
-      }
-      if (isDuplicate(cur, remote)) return "duplicate";
-      const local = localPart(cur.parts);
-      const resolver = this.opts.resolver;
-      if (!resolver) throw storageError("other", "no conflict resolver is configured");
-      const res = this.resolveGuarded(key, resolver, local, remote);
-      const { parts, replaced, outcome } = applyDecision(cur, remote, res.decision);
-      if (outcome !== "kept-local") this.opts.beforeChange?.(key, parts[0].version, false);
-      this.write(path, { key, writtenAt: now, parts, replaced }, file!.slots);
-      log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
-      return outcome;
+      const keys = new Map<string, { key: string; slots: Slots | null; cur: StoredValue | null; isNew: boolean; changed: boolean }>();
+      const changes: Change[] = [];
+      const outcomes = versions.map(({ key, remote }): ApplyOutcome => {
+        const path = this.pathOf(key);
+        let k = keys.get(path);
+        if (!k) {
+          const file = this.readFile(path, true);
+          k = { key, slots: file?.slots ?? null, cur: file?.stored ?? null, isNew: !file, changed: false };
+          keys.set(path, k);
+        }
+        if (!k.cur) {
+          changes.push({ key, version: remote.version, local: false });
+          k.cur = { key, writtenAt: now, ...created(remote) };
+          k.changed = true;
+          return "created";
+        }
+        if (isDuplicate(k.cur, remote)) return "duplicate";
+        const local = localPart(k.cur.parts);
+        const resolver = this.opts.resolver;
+        if (!resolver) throw storageError("other", "no conflict resolver is configured");
+        const res = this.resolveGuarded(key, resolver, local, remote);
+        const { parts, replaced, outcome } = applyDecision(k.cur, remote, res.decision);
+        if (outcome !== "kept-local") changes.push({ key, version: parts[0].version, local: false });
+        k.cur = { key, writtenAt: now, parts, replaced };
+        k.changed = true;
+        log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
+        return outcome;
+      });
+      if (changes.length) this.opts.beforeChange?.(changes);
+      this.index.add(...[...keys.values()].filter((k) => k.isNew && k.changed).map((k) => keyHex(k.key)));
+      let renamed = false;
+      for (const [path, k] of keys) if (k.changed && this.write(path, k.cur!, k.slots, "file")) renamed = true;
+      if (renamed) this.dir.syncDir(KV_DIR);
+      return outcomes;
     });
   }
 
@@ -330,7 +386,7 @@ export class Kv {
       const version = formatHlc(tick(this.opts.node, newest, this.opts.now()));
       // A local write supersedes every version it saw (this is how it resolves siblings).
       const replaced = [...(cur?.replaced ?? []), ...parts.map((p) => p.version)].slice(-MAX_REPLACED);
-      this.opts.beforeChange?.(key, version, true);
+      this.opts.beforeChange?.([{ key, version, local: true }]);
       if (!cur) this.index.add(keyHex(key));
       this.write(path, { key, writtenAt: this.opts.now(), parts: [{ version, origin: this.opts.origin, value }], replaced }, file?.slots ?? null);
       return version;
@@ -341,14 +397,16 @@ export class Kv {
    * Write a key's record under its lock. `slots`: where the file read under the same lock keeps
    * its newest record (null: no slotted file). The next record goes into the other slot in place
    * when it fits; otherwise (a new key, an older one-record file, a record that outgrew its slot,
-   * or a file removed since it was read) a new file replaces the old one atomically.
+   * or a file removed since it was read) a new file replaces the old one atomically. With
+   * `durable` "file" the directory is not fsynced after a rename: true tells the caller it must.
    */
-  private write(path: string, r: StoredValue, slots: Slots | null): void {
+  private write(path: string, r: StoredValue, slots: Slots | null, durable: true | "file" = true): boolean {
     const record = encodeRecord(r);
     if (slots && record.length + 4 <= slots.capacity && slots.seq < 0xffffffff) {
-      if (this.dir.overwrite(path, SLOT_HEADER + (1 - slots.active) * slots.capacity, slotBytes(slots.seq + 1, record))) return;
+      if (this.dir.overwrite(path, SLOT_HEADER + (1 - slots.active) * slots.capacity, slotBytes(slots.seq + 1, record))) return false;
     }
-    this.dir.writeAtomic(path, record.length > MAX_SLOTTED_RECORD ? record : slottedFile(record));
+    this.dir.writeAtomic(path, record.length > MAX_SLOTTED_RECORD ? record : slottedFile(record), durable);
+    return true;
   }
 
   private pathOf(key: string): string {

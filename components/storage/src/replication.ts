@@ -97,11 +97,16 @@ export class Replication {
 
   private changes(topic: string, from: number, max: number, collapse: boolean): KeyChanges {
     const entries = this.feed.read(topic, from, max);
-    const all = entries.map((e) => (JSON.parse(decodeUtf8(e.payload)) as { k: string }).k);
+    const all = entries.map((e) => JSON.parse(decodeUtf8(e.payload)) as { k: string; v: string });
+    // Collapsed, each key once, with the version of its last entry read.
+    const wanted = collapse ? [...new Map(all.map((e) => [e.k, e])).values()] : all;
     const keys: KeyState[] = [];
-    for (const key of collapse ? [...new Set(all)] : all) {
-      // Under the key's lock: a write whose feed entry is already there has also landed.
-      const rec = this.kv.settledRecord(key);
+    for (const { k: key, v } of wanted) {
+      // A record that holds the entry's version, or lists it as superseded, has the write the
+      // entry announced. Otherwise (the write may still be in flight) read under the key's
+      // lock: a write whose feed entry is already there has also landed.
+      const seen = this.kv.record(key);
+      const rec = seen && (seen.parts.some((p) => p.version === v) || seen.replaced.includes(v)) ? seen : this.kv.settledRecord(key);
       if (rec) keys.push({ key, parts: rec.parts, replaces: rec.replaced });
     }
     return { keys, read: entries.length, last: entries.length ? entries[entries.length - 1].offset : null };

@@ -5,7 +5,7 @@
 // what writes racing each other's charges add.
 import { withLock, STALE_MS, type Dir } from "@keel/wasi-dir";
 import { storageError } from "./errors.ts";
-import { Kv, type ApplyOutcome, type ConflictRecord, type Fallback, type RemoteVersion, type Resolver } from "./kv.ts";
+import { Kv, type ApplyOutcome, type Change, type ConflictRecord, type Fallback, type KeyedVersion, type RemoteVersion, type Resolver } from "./kv.ts";
 import { TopicLog } from "./log.ts";
 import { Counters } from "./counters.ts";
 import { RequestLog } from "./request-log.ts";
@@ -93,9 +93,12 @@ export class Store {
       // so other edges pull them. Versions an edge pulls are never queued back.
       // The mesh feed takes every change to a meshed key, local or applied from elsewhere: a
       // node passes on what it learnt, so a change reaches nodes its writer cannot reach.
-      beforeChange: (key, version, local) => {
-        if ((local || settings.origin === "cloud") && this.synced(key)) this.outbox.append(FEED_TOPIC, [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
-        if (this.meshed(key)) this.outbox.append(MESH_TOPIC, [encodeUtf8(JSON.stringify({ k: key, v: version }))]);
+      beforeChange: (changes) => {
+        const entry = (c: Change) => encodeUtf8(JSON.stringify({ k: c.key, v: c.version }));
+        const synced = changes.filter((c) => (c.local || settings.origin === "cloud") && this.synced(c.key));
+        const meshed = changes.filter((c) => this.meshed(c.key));
+        if (synced.length) this.outbox.append(FEED_TOPIC, synced.map(entry));
+        if (meshed.length) this.outbox.append(MESH_TOPIC, meshed.map(entry));
       },
     });
     this.log = new TopicLog(dir, settings, now);
@@ -105,19 +108,23 @@ export class Store {
 
   /** Apply a version from another node through conflict resolution; conflicts are logged and counted. */
   apply(key: string, remote: RemoteVersion): ApplyOutcome {
-    this.ensureRoom((remote.value?.length ?? 0) + key.length + 128);
-    let record: ConflictRecord | undefined;
-    const outcome = this.kv.apply(key, remote, (c) => (record = c));
-    if (record) {
-      const r = record as ConflictRecord;
-      this.conflictLog.append("conflicts", [encodeUtf8(JSON.stringify({ at: this.now(), ...r }))]);
-      this.counters.add("keel_conflict_resolutions_total", 1);
-      if (r.fallbackReason) {
-        this.counters.add("keel_conflict_fallbacks_total", 1);
-        this.sink({ level: "warn", msg: "conflict resolved by the fallback strategy", key, reason: r.fallbackReason, strategy: r.strategy });
-      }
+    return this.applyMany([{ key, remote }])[0];
+  }
+
+  /** Apply versions from other nodes, together (kv.ts applyMany); the outcomes in order. */
+  applyMany(versions: KeyedVersion[]): ApplyOutcome[] {
+    this.ensureRoom(versions.reduce((n, { key, remote }) => n + (remote.value?.length ?? 0) + key.length + 128, 0));
+    const records: ConflictRecord[] = [];
+    const outcomes = this.kv.applyMany(versions, (c) => records.push(c));
+    if (records.length) {
+      this.conflictLog.append("conflicts", records.map((r) => encodeUtf8(JSON.stringify({ at: this.now(), ...r }))));
+      this.counters.add("keel_conflict_resolutions_total", records.length);
     }
-    return outcome;
+    for (const r of records.filter((r) => r.fallbackReason)) {
+      this.counters.add("keel_conflict_fallbacks_total", 1);
+      this.sink({ level: "warn", msg: "conflict resolved by the fallback strategy", key: r.key, reason: r.fallbackReason, strategy: r.strategy });
+    }
+    return outcomes;
   }
 
   /** Is `key` under a prefix the mesh replicates? */

@@ -32,6 +32,36 @@ describe("replication feed", () => {
     expect(s.replication.keyChanges(3, 100, true)).toEqual({ keys: [], read: 0, last: null });
   });
 
+  it("reads a key without its lock when the record has the entry's version, and waits for the lock when the write is in flight", () => {
+    const s = make();
+    s.put("s/a", b("old"));
+    const root = dir.root;
+    const lockOf = () => fs.readdirSync(path.join(root, "kv")).find((n) => !n.includes("."))! + ".lock";
+    // A writer between its feed entry and its file: the entry is there, its lock is held.
+    const from = s.outbox.nextOffset("outbox");
+    s.outbox.append("outbox", [b(JSON.stringify({ k: "s/a", v: "9999999999999.0.edge-x" }))]);
+    fs.writeFileSync(path.join(root, "kv", lockOf()), "");
+    let waited = 0;
+    const waiting = Object.assign(Object.create(dir) as NodeDir, {
+      sleep: () => {
+        // The writer finishes: its value lands, then its lock goes.
+        if (++waited === 2) {
+          fs.rmSync(path.join(root, "kv", lockOf()));
+          new Store(new NodeDir(root, { fsync: false }), { ...DEFAULT_SETTINGS, syncedPrefixes: ["s/"] }).put("s/a", b("new"));
+        }
+      },
+    });
+    const reader = new Store(waiting, { ...DEFAULT_SETTINGS, syncedPrefixes: ["s/"] });
+    const got = reader.replication.keyChanges(from, 1, true);
+    expect(waited).toBe(2);
+    expect(new TextDecoder().decode(got.keys[0].parts[0].value!)).toBe("new");
+    // A record that already holds the entry's version is read as it is, lock or not.
+    fs.writeFileSync(path.join(root, "kv", lockOf()), "");
+    const settled = reader.replication.keyChanges(from + 1, 1, true);
+    expect(new TextDecoder().decode(settled.keys[0].parts[0].value!)).toBe("new");
+    expect(waited).toBe(2);
+  });
+
   it("a deleted key travels as a tombstone", () => {
     const s = make();
     s.put("s/gone", b("1"));

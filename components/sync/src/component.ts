@@ -22,7 +22,7 @@ useUtf8Encoder(encode);
 const num = (v: number | bigint | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
 const storage: Storage = {
-  apply: (key, remote) => kv.apply(key, remote),
+  applyMany: (versions) => kv.applyMany(versions.map(({ key, remote }) => [key, remote])),
   append: (topic, payloads) => void log.append(topic, payloads),
   read: (topic, from, max) => log.read(topic, from, max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
   keyChanges: (from, max, collapse) => {

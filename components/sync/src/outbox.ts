@@ -47,7 +47,8 @@ const RUN_STALE_MS = 30_000;
 
 /** What sync needs from storage: the `keel:storage` kv, log and replication imports. */
 export interface Storage {
-  apply(key: string, remote: RemoteVersion): string;
+  /** Versions from another node, applied together (keel:storage/kv apply-many); the outcomes in order. */
+  applyMany(versions: { key: string; remote: RemoteVersion }[]): string[];
   append(topic: string, payloads: Uint8Array[]): void;
   read(topic: string, from: number, max: number): LogRecord[];
   keyChanges(from: number, max: number, collapse: boolean): { keys: KeyState[]; read: number; last: number | null };
@@ -279,7 +280,7 @@ export class Sync {
       // Opened before anything is applied: one record that does not open refuses the batch.
       return this.cfg.endToEnd.includes(t.t) ? { ...c, records: this.refusing(t.t, () => this.opened(t.t, c.records)) } : c;
     });
-    for (const x of checked) this.storage.apply(x.key, x.remote);
+    this.storage.applyMany(checked);
     let records = 0;
     for (const t of topics) records += this.storeFresh(t.target, t.records).stored;
     if (typeof doc.next === "number" && Number.isSafeInteger(doc.next) && doc.next > 0) this.storage.ack(PULL_CURSOR, doc.next - 1);
@@ -314,7 +315,7 @@ export class Sync {
       if (this.cfg.endToEnd.includes(t.t)) this.refusing(t.t, () => c.records.forEach(([o, , b]) => withOffset(o, () => sealedHeader(fromBase64(b)!))));
       return c;
     });
-    for (const v of versions) this.storage.apply(v.key, v.remote);
+    this.storage.applyMany(versions);
     let records = 0;
     let duplicates = 0;
     for (const t of topics) {

@@ -26,8 +26,12 @@ export interface Dir {
   /**
    * Replace a file atomically and durably: temp file, fsync, rename, fsync of the directory.
    * With `durable` false (caches), the fsyncs are skipped: still atomic, not crash-durable.
+   * With `"file"`, the file's data is fsynced and the directory is not: a caller replacing many
+   * files in one directory fsyncs it once after the last rename (`syncDir`).
    */
-  writeAtomic(path: string, data: Uint8Array, durable?: boolean): void;
+  writeAtomic(path: string, data: Uint8Array, durable?: boolean | "file"): void;
+  /** fsync a directory, making the renames and creations in it durable. */
+  syncDir(path: string): void;
   /** Create a file only if it does not exist (O_EXCL); false when it already exists. */
   createExclusive(path: string, data: Uint8Array): boolean;
   /** Remove a file; false when it did not exist. */

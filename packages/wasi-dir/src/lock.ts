@@ -32,6 +32,18 @@ export function withLock<T>(dir: Dir, path: string, now: () => number, fn: () =>
 }
 
 /**
+ * Run `fn` holding the locks of every path, taken one at a time in sorted order (so two callers
+ * locking overlapping sets cannot each hold what the other waits for). Keep the set small: the
+ * first lock ages while the rest are taken and `fn` runs, and a lock older than STALE_MS is
+ * broken by its waiters.
+ */
+export function withLocks<T>(dir: Dir, paths: readonly string[], now: () => number, fn: () => T): T {
+  const sorted = [...new Set(paths)].sort();
+  const from = (i: number): T => (i === sorted.length ? fn() : withLock(dir, sorted[i], now, () => from(i + 1)));
+  return from(0);
+}
+
+/**
  * Remove a stale lock without racing other waiters: only the one that holds `<lock>.break`
  * may remove it, and it checks again that the lock is still stale first (a fresh lock can
  * only appear after the stale one is gone, which only the breaker does).

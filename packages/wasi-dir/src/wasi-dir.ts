@@ -39,16 +39,20 @@ export class WasiDir implements Dir {
     return this.readAt(path, 0, Number.MAX_SAFE_INTEGER);
   }
 
-  writeAtomic(path: string, data: Uint8Array, durable = true): void {
+  writeAtomic(path: string, data: Uint8Array, durable: boolean | "file" = true): void {
     const tmp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
-    this.writeFile(tmp, data, { create: true, exclusive: true }, durable);
+    this.writeFile(tmp, data, { create: true, exclusive: true }, durable !== false);
     try {
       this.root.renameAt(tmp, this.root, path);
     } catch (e) {
       this.remove(tmp);
       throw ioError(`rename ${tmp} -> ${path}: ${code(e)}`);
     }
-    if (durable) this.syncDirOf(path);
+    if (durable === true) this.syncDirOf(path);
+  }
+
+  syncDir(path: string): void {
+    this.syncDirOf(`${path}/.`);
   }
 
   createExclusive(path: string, data: Uint8Array): boolean {

@@ -42,16 +42,26 @@ export class NodeDir implements Dir {
     };
   }
 
-  writeAtomic(rel: string, data: Uint8Array, durable = true): void {
+  writeAtomic(rel: string, data: Uint8Array, durable: boolean | "file" = true): void {
     const tmp = `${this.p(rel)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const fd = fs.openSync(tmp, "wx");
     try {
       fs.writeSync(fd, data);
-      if (durable && this.fsync) fs.fdatasyncSync(fd);
+      if (durable !== false && this.fsync) fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, this.p(rel));
+  }
+
+  syncDir(rel: string): void {
+    if (!this.fsync) return;
+    const fd = fs.openSync(this.p(rel), "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   createExclusive(rel: string, data: Uint8Array): boolean {

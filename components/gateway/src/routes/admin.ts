@@ -51,7 +51,8 @@ function apply({ req, svc }: Ctx) {
     if (!Array.isArray(replaces) || replaces.some((r) => typeof r !== "string")) return bad("replaces must be a list of versions");
     items.push({ key: v.key, remote: { version: v.version, origin: v.origin, value, replaces: replaces as string[] } });
   }
-  const results = items.map(({ key, remote }) => ({ key, version: remote.version, outcome: svc.kv.apply(key, remote) }));
+  const outcomes = svc.kv.applyMany(items);
+  const results = items.map(({ key, remote }, i) => ({ key, version: remote.version, outcome: outcomes[i] }));
   return jsonResponse(200, { results });
 }
 
