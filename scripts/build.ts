@@ -208,11 +208,13 @@ async function main(): Promise<void> {
     // components/, which holds most entries); for engine c, the compiler's version too.
     const inputs = hashFiles([path.join(ROOT, "components"), path.join(ROOT, "packages"), pkgDir, path.join(ROOT, "wit"), ...buildScripts], `${name}:${JSON.stringify(spec)}:${pkgDir}:${cc?.version ?? ""}`);
     changed = (await cached(`component:${name}`, inputs, [out], async () => {
-      const how = spec.engine === "wat" ? "assemble" : spec.engine === "c" ? "compile" : "bundle + componentize";
+      const how = spec.engine === "wat" ? "assemble" : spec.engine === "c" ? "compile" : spec.engine === "core" ? "wrap the prebuilt core module" : "bundle + componentize";
       await step(`[${i + 1}/${names.length}] ${name}: ${how} (${spec.engine})`, async () => {
         const witDir = stageWit(spec.wit, spec.wasi_alias === true);
         if (spec.engine === "wat") {
           await assembleWat(path.join(ROOT, spec.entry), witDir, spec.world, out);
+        } else if (spec.engine === "core") {
+          await componentFromCore(fs.readFileSync(path.join(ROOT, spec.entry)), witDir, spec.world, out);
         } else if (cc) {
           await buildC(name, spec, cc.clang, witDir, out);
         } else {

@@ -37,7 +37,7 @@ export async function genTypes(): Promise<string[]> {
   const shared = new Map<string, { text: string; from: string }>();
   const done: string[] = [];
   for (const [name, spec] of Object.entries(components)) {
-    if (spec.engine === "wat" || spec.engine === "c") continue; // no TypeScript to check
+    if (spec.engine === "wat" || spec.engine === "c" || spec.engine === "core") continue; // no TypeScript to check
     const witDir = stageWit(spec.wit, false, path.join(staging, name));
     const files = await types(witDir, { worldName: spec.world, guest: true });
     for (const [file, bytes] of Object.entries(files)) {

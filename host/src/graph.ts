@@ -17,6 +17,7 @@ export const EXPORTER: Record<string, string> = {
   "keel:conflict/merge": "merge-default",
   "keel:text/utf8": "text",
   "keel:text/checksum": "text",
+  "keel:text/gzip": "gzip",
 };
 
 /** The interface part of an import name: `keel:storage/kv@0.1.0` → `keel:storage/kv`. */

@@ -10,7 +10,7 @@ export const DIST = path.join(ROOT, "dist");
 export const TOOLS = process.env.KEEL_TOOLS || path.join(os.homedir(), ".cache", "keel", "tools");
 
 export interface ComponentSpec {
-  engine: "qjs" | "sm" | "wat" | "c";
+  engine: "qjs" | "sm" | "wat" | "c" | "core";
   entry: string;
   /** c only: the other C files compiled with `entry` (wit-bindgen's bindings, the logic). */
   sources?: string[];
