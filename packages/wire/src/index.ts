@@ -1,6 +1,7 @@
 // How versions and records travel between nodes, for sync (edge ⇄ cloud) and the mesh (edge ⇄
 // edge). Sync's batch is JSON `{v: 1, node, kv, topics}` (a pull answer `{v: 1, kv, next,
-// topics}`), gzip-compressed with fflate when the plan says so. Key versions travel as
+// topics}`), gzip-compressed when the plan says so: by keel:text/gzip (libdeflate, compiled) in
+// the components that wire it in (`useGzip`), by fflate in plain Node. Key versions travel as
 // {k, v: stamp, o: origin, b: base64 value or null, r: superseded versions}; topic records as
 // [offset, timestamp ms, base64 payload]. Stored on the receiving side, a topic record is an
 // envelope {o: sender's offset, t, b} in `<topic>--<sender>`, so where the sender is is read from
