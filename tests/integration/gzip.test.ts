@@ -6,11 +6,11 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync, inflateRawSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../host/src/config.ts";
 import { Host } from "../../host/src/host.ts";
-import { decodeBody, encodeBody, useGzip, type Gzip } from "@keel/wire";
+import { decodeBody, encodeBody, openRecord, parseSealKeys, sealRecord, useGzip, type Gzip } from "@keel/wire";
 import { cToolchain } from "../../scripts/lib/c-toolchain.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -70,6 +70,26 @@ describe("keel:text/gzip", () => {
     // The instance is still usable after every refusal, and frees what it handed back: a
     // thousand round trips of 200 KB do not exhaust it.
     for (let i = 0; i < 1000; i++) expect(gzip.decompress(gzip.compress(inputs.random, 1), MAX).length).toBe(inputs.random.length);
+  });
+
+  it("deflates raw streams that node:zlib inflates, at every level", () => {
+    for (const [name, data] of Object.entries(inputs)) {
+      for (const level of [0, 1, 6, 12]) expect(inflateRawSync(gzip.deflate(data, level)).equals(data), `${name} at ${level}`).toBe(true);
+    }
+    expect(gzip.deflate(text, 6).length).toBeLessThan(text.length / 10);
+  });
+
+  it("@keel/wire seals records deflated by it, which open as before (fflate inflates them)", () => {
+    const keys = parseSealKeys(`k1:${randomBytes(32).toString("base64")}`);
+    const ctx = { topic: "events", origin: "e1", offset: 7 };
+    const payload = new TextEncoder().encode(JSON.stringify({ sensor: 3, pad: "x".repeat(200) }));
+    const plain = sealRecord(keys, ctx, payload, (n) => new Uint8Array(randomBytes(n)));
+    useGzip(gzip);
+    const sealed = sealRecord(keys, ctx, payload, (n) => new Uint8Array(randomBytes(n)));
+    expect(Buffer.from(openRecord(keys, ctx, sealed)).equals(Buffer.from(payload))).toBe(true);
+    // Deflated (the record is far smaller than its payload), as fflate's was.
+    expect(sealed.length).toBeLessThan(payload.length / 2);
+    expect(Math.abs(sealed.length - plain.length)).toBeLessThan(16);
   });
 
   it("@keel/wire gzips batches with it and refuses a damaged one as before", () => {

@@ -8,6 +8,7 @@
 //     cabi_post_…#compress(retptr), which frees the result.
 //   decompress(data: list<u8>, max: u32) -> result<list<u8>, string>
 //     core: (ptr, len, max) -> retptr; retptr -> [tag (0 ok, 1 error), ptr, len].
+//   deflate(data: list<u8>, level: u8) -> list<u8>: as compress, a raw deflate stream.
 // The argument list is allocated by the caller through cabi_realloc and is ours to free.
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,24 +28,46 @@ void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
   return p;
 }
 
-__attribute__((export_name("keel:text/gzip@0.1.0#compress")))
-uint32_t *keel_gzip_compress(uint8_t *data, size_t len, int32_t level) {
+/** The compressor of `level` (clamped to 1…12), made on first use and kept. */
+static struct libdeflate_compressor *compressor(int32_t level) {
   if (level < 1) level = 1;
   if (level > 12) level = 12;
   if (!compressors[level] && !(compressors[level] = libdeflate_alloc_compressor(level))) abort();
-  size_t bound = libdeflate_gzip_compress_bound(compressors[level], len);
-  uint8_t *out = malloc(bound);
+  return compressors[level];
+}
+
+/** `data` compressed by `bound`/`compress` (gzip or raw deflate) into a list result; frees `data`. */
+static uint32_t *compressed(uint8_t *data, size_t len, struct libdeflate_compressor *c,
+                            size_t (*bound)(struct libdeflate_compressor *, size_t),
+                            size_t (*compress)(struct libdeflate_compressor *, const void *, size_t, void *, size_t)) {
+  size_t max = bound(c, len);
+  uint8_t *out = malloc(max);
   if (!out) abort();
-  size_t n = libdeflate_gzip_compress(compressors[level], data, len, out, bound);
+  size_t n = compress(c, data, len, out, max);
   if (len) free(data);
-  if (!n) abort(); // cannot happen: `bound` is libdeflate's own worst case
+  if (!n) abort(); // cannot happen: `max` is libdeflate's own worst case
   ret_area[0] = (uint32_t)(uintptr_t)out;
   ret_area[1] = n;
   return ret_area;
 }
 
+__attribute__((export_name("keel:text/gzip@0.1.0#compress")))
+uint32_t *keel_gzip_compress(uint8_t *data, size_t len, int32_t level) {
+  return compressed(data, len, compressor(level), libdeflate_gzip_compress_bound, libdeflate_gzip_compress);
+}
+
 __attribute__((export_name("cabi_post_keel:text/gzip@0.1.0#compress")))
 void keel_gzip_compress_post(uint32_t *ret) {
+  free((void *)(uintptr_t)ret[0]);
+}
+
+__attribute__((export_name("keel:text/gzip@0.1.0#deflate")))
+uint32_t *keel_gzip_deflate(uint8_t *data, size_t len, int32_t level) {
+  return compressed(data, len, compressor(level), libdeflate_deflate_compress_bound, libdeflate_deflate_compress);
+}
+
+__attribute__((export_name("cabi_post_keel:text/gzip@0.1.0#deflate")))
+void keel_gzip_deflate_post(uint32_t *ret) {
   free((void *)(uintptr_t)ret[0]);
 }
 

@@ -8,7 +8,7 @@ import * as log from "keel:storage/log@0.1.0";
 import * as replication from "keel:storage/replication@0.1.0";
 import { getRandomBytes } from "wasi:random/random@0.2.12";
 import { encode } from "keel:text/utf8@0.1.0";
-import { compress, decompress } from "keel:text/gzip@0.1.0";
+import { compress, decompress, deflate } from "keel:text/gzip@0.1.0";
 import { useUtf8Encoder } from "@keel/bytes";
 import { useGzip } from "@keel/wire";
 import { syncConfig } from "./config.ts";
@@ -20,7 +20,7 @@ import type * as Cloud from "keel:sync/cloud@0.1.0";
 // A batch's JSON (hundreds of KB) is encoded by the canonical ABI, not a loop in QuickJS.
 useUtf8Encoder(encode);
 // Batches are gzipped and inflated compiled (components/gzip: libdeflate), not by fflate in QuickJS.
-useGzip({ compress, decompress });
+useGzip({ compress, decompress, deflate });
 
 /** u64s cross as numbers (QuickJS) or bigints; option none as null or undefined. */
 const num = (v: number | bigint | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));

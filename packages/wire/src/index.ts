@@ -11,6 +11,9 @@ import { encodeUtf8, encodeUtf8Many, decodeUtf8, toBase64, fromBase64, isBase64 
 import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
 import { WireError } from "./errors.ts";
+import { compiledGzip } from "./codec.ts";
+
+export { useGzip, type Gzip } from "./codec.ts";
 
 export { WireError };
 export { MIN_SEALED_BYTES, SEAL_REFUSALS, SealError, openRecord, parseSealKeys, sealRecord, sealedHeader, type SealContext, type SealKey, type SealRefusal } from "./seal.ts";
@@ -35,20 +38,6 @@ export interface KeyState {
 
 export interface LogRecord { offset: number; timestampMs: number; payload: Uint8Array }
 
-/** gzip done outside this code: a component wires keel:text/gzip here (libdeflate, compiled). */
-export interface Gzip {
-  compress(data: Uint8Array, level: number): Uint8Array;
-  /** What one gzip member holds; throws when it is not one, is damaged, or holds more than `max` bytes. */
-  decompress(data: Uint8Array, max: number): Uint8Array;
-}
-
-let compiled: Gzip | undefined;
-
-/** Gzip and inflate batches with `gzip` from now on (sync's and the mesh's component entries). */
-export function useGzip(gzip: Gzip): void {
-  compiled = gzip;
-}
-
 /**
  * The compression level: 6 compiled (a 366 KB batch in ~3 ms, 15% smaller than level 1's ~2 ms);
  * 1 with fflate, where level 6 made a 2,400-record sync in QuickJS take ~1.4× as long for 9%
@@ -60,6 +49,7 @@ const COMPILED_LEVEL = 6;
 export function encodeBody(doc: unknown, compress: boolean): { body: Uint8Array; raw: number } {
   const json = encodeUtf8(JSON.stringify(doc));
   if (!compress) return { body: json, raw: json.length };
+  const compiled = compiledGzip();
   return { body: compiled ? compiled.compress(json, COMPILED_LEVEL) : gzipSync(json, { level: 1 }), raw: json.length };
 }
 
@@ -70,6 +60,7 @@ export function decodeBody(body: Uint8Array): unknown {
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (v.getUint32(body.length - 4, true) > MAX_BATCH_BYTES) throw new WireError(`batch inflates past ${MAX_BATCH_BYTES} bytes`);
     try {
+      const compiled = compiledGzip();
       json = compiled ? compiled.decompress(body, MAX_BATCH_BYTES) : gunzipSync(body);
     } catch {
       throw new WireError("batch is not valid gzip");

@@ -14,13 +14,15 @@
 // A sealed record (version 1):
 //   "k1" (2 bytes: Keel seal, format 1) | kid length (1) | kid (1-32 ASCII) | key check (4)
 //   | nonce (24) | XChaCha20-Poly1305 ciphertext + 16-byte tag
-// of: a flag byte (0 = as is, 1 = raw deflate with fflate, used only when smaller) | the bytes.
+// of: a flag byte (0 = as is, 1 = raw deflate, used only when smaller: keel:text/gzip's when a
+// component wires it in, fflate's otherwise; fflate inflates either) | the bytes.
 // Associated data: the header up to the nonce, then "\n<topic>\n<origin node>\n<offset>", so a
 // record replayed into another topic, under another origin or at another offset fails.
 // The key check (the first 4 bytes of the XChaCha20 keystream under a fixed nonce no seal uses)
 // is what tells a wrong key from a tampered record: AEAD alone cannot tell the two apart.
 import { xchacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { deflateSync, inflateSync } from "fflate";
+import { compiledGzip } from "./codec.ts";
 import { encodeUtf8 } from "@keel/bytes";
 import { WireError } from "./errors.ts";
 import { isKid, parseKeyList } from "./keys.ts";
@@ -92,7 +94,8 @@ export function sealRecord(keys: readonly SealKey[], ctx: SealContext, payload: 
   const nonce = random(NONCE_BYTES);
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES) throw new WireError("the random source gave no nonce");
   // Compress, then encrypt (ciphertext does not compress); only when it saves something.
-  const packed = payload.length > 32 ? deflateSync(payload) : payload;
+  const compiled = compiledGzip();
+  const packed = payload.length <= 32 ? payload : compiled ? compiled.deflate(payload, 6) : deflateSync(payload);
   const body = new Uint8Array(1 + Math.min(packed.length, payload.length));
   if (packed.length < payload.length) {
     body[0] = 1;
