@@ -138,6 +138,19 @@ describe.each<HostKind>(["wasmtime", "node"])("conflicts on the %s host", (kind)
     expect((await fetch(`${node.url}/v1/kv/k`)).status).toBe(404);
   });
 
+  it("applies a batch of many keys in order, and a batch whose last value is too large applies none of it", async () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ key: `many/${i}`, version: `${1_800_000_000_000 + i}.0.edge-m`, value: `v${i}` }));
+    const r = await apply(node, [...many, { ...many[3], version: `${1_800_000_000_100}.0.edge-n`, value: "newer" }, many[5]]);
+    expect(r.status).toBe(200);
+    expect(r.body.results!.map((x) => x.outcome)).toEqual([...many.map(() => "created"), "took-remote", "duplicate"]);
+    expect(await (await fetch(`${node.url}/v1/kv/many%2F3`)).text()).toBe("newer");
+    expect(await (await fetch(`${node.url}/v1/kv/many%2F39`)).text()).toBe("v39");
+    // Every version is checked before any is written: the storage limit on the last one refuses all.
+    const big = await apply(node, [{ key: "whole/a", version: "1800000000000.0.edge-m", value: "a" }, { key: "whole/b", version: "1800000000000.0.edge-m", value: "x".repeat(1024 * 1024 + 1) }]);
+    expect(big.status).toBe(413);
+    expect((await fetch(`${node.url}/v1/kv/whole%2Fa`)).status).toBe(404);
+  });
+
   it("applying versions needs a sync credential", async () => {
     const r = await fetch(`${node.url}/_keel/kv/apply`, { method: "POST", body: "{}" });
     expect(r.status).toBe(401);
