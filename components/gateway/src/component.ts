@@ -6,7 +6,7 @@ import * as syncOutbox from "keel:sync/outbox@0.1.0";
 import * as syncCloud from "keel:sync/cloud@0.1.0";
 import * as membership from "keel:mesh/membership@0.1.0";
 import { coreServices, instanceFlags } from "./core-services.ts";
-import { encode, encodeAll } from "keel:text/utf8@0.1.0";
+import { decode, encode, encodeAll } from "keel:text/utf8@0.1.0";
 import { useEncoder } from "./text.ts";
 import { gatewayExports } from "./exports.ts";
 import { runSync, type Io } from "./sync-runner.ts";
@@ -79,6 +79,6 @@ function afterResponse(): void {
   }
 }
 
-useEncoder({ encode, encodeAll });
+useEncoder({ encode, encodeAll, decode });
 
 export const { incomingHandler, http } = gatewayExports(services, afterResponse);

@@ -1,6 +1,6 @@
 // Text and base64 helpers the router needs, without engine globals (QuickJS has no
 // TextEncoder/TextDecoder).
-import { encodeUtf8, decodeUtf8, useUtf8Encoder } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 
 export { toBase64, fromBase64 } from "@keel/bytes";
 
@@ -8,6 +8,8 @@ export { toBase64, fromBase64 } from "@keel/bytes";
 export interface Utf8Encoder {
   encode(text: string): Uint8Array;
   encodeAll(texts: string[]): Uint8Array[];
+  /** The text of UTF-8 bytes, checked compiled; none (null or undefined) when malformed. */
+  decode(bytes: Uint8Array): string | null | undefined;
 }
 
 let native: Utf8Encoder | undefined;
@@ -21,6 +23,7 @@ let native: Utf8Encoder | undefined;
 export function useEncoder(e: Utf8Encoder): void {
   native = e;
   useUtf8Encoder(e.encode);
+  useUtf8Decoder(e.decode);
 }
 
 export const encodeText = encodeUtf8;

@@ -7,9 +7,9 @@ import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
 import { WasiDir } from "@keel/wasi-dir/wasi";
 import { settingsFrom } from "./settings.ts";
-import { encodeUtf8, useCrc32, useUtf8Encoder } from "@keel/bytes";
+import { encodeUtf8, useCrc32, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 import { crc32 } from "keel:text/checksum@0.1.0";
-import { encode } from "keel:text/utf8@0.1.0";
+import { decode, encode } from "keel:text/utf8@0.1.0";
 import { conflictSettings, resolve } from "@keel/model";
 import type { Part } from "./record.ts";
 import { toWitError } from "./errors.ts";
@@ -22,6 +22,7 @@ import type * as Admin from "keel:storage/admin@0.1.0";
 // canonical ABI (components/text), not in QuickJS.
 useCrc32(crc32);
 useUtf8Encoder(encode);
+useUtf8Decoder(decode);
 
 // NOTE: wasmtime serve may run this in a fresh instance per request; the store re-reads
 // everything it needs from files, and the settings come from the host's KEEL_NODE_CONFIG.

@@ -7,9 +7,9 @@ import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
 import * as replication from "keel:storage/replication@0.1.0";
 import { getRandomBytes } from "wasi:random/random@0.2.12";
-import { encode } from "keel:text/utf8@0.1.0";
+import { decode, encode } from "keel:text/utf8@0.1.0";
 import { compress, decompress, deflate } from "keel:text/gzip@0.1.0";
-import { useUtf8Encoder } from "@keel/bytes";
+import { useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 import { useGzip } from "@keel/wire";
 import { syncConfig } from "./config.ts";
 import { Sync, SyncError, type Storage } from "./outbox.ts";
@@ -19,6 +19,7 @@ import type * as Cloud from "keel:sync/cloud@0.1.0";
 
 // A batch's JSON (hundreds of KB) is encoded by the canonical ABI, not a loop in QuickJS.
 useUtf8Encoder(encode);
+useUtf8Decoder(decode);
 // Batches are gzipped and inflated compiled (components/gzip: libdeflate), not by fflate in QuickJS.
 useGzip({ compress, decompress, deflate });
 

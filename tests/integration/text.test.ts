@@ -1,0 +1,69 @@
+// The text component's UTF-8 decoder (keel:text/utf8 decode: WebAssembly text, components/text),
+// called as the Node host calls it, against a fatal TextDecoder on generated and hand-picked
+// bytes; and @keel/bytes decodeUtf8 using it for long runs.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../host/src/config.ts";
+import { Host } from "../../host/src/host.ts";
+import { decodeUtf8, useUtf8Decoder } from "@keel/bytes";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const fatal = new TextDecoder("utf-8", { fatal: true });
+type Utf8 = { decode(b: Uint8Array): string | null | undefined; encode(s: string): Uint8Array };
+
+let utf8: Utf8;
+beforeAll(async () => {
+  const host = new Host({ config: loadConfig(path.join(ROOT, "deployment", "edge.toml")), dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "keel-text-")), componentsDir: path.join(ROOT, "dist", "host") });
+  await host.start();
+  const exports = host.instance("text");
+  utf8 = (exports["keel:text/utf8@0.1.0"] ?? exports.utf8) as unknown as Utf8;
+});
+
+/** What a fatal TextDecoder makes of `b`: the text, or null when it refuses. */
+function expected(b: Uint8Array): string | null {
+  try {
+    return fatal.decode(b);
+  } catch {
+    return null;
+  }
+}
+
+describe("keel:text/utf8 decode", () => {
+  it("gives what a fatal TextDecoder gives, and none where it refuses", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 60 }), (b) => {
+      expect(utf8.decode(b) ?? null).toBe(expected(b));
+    }), { numRuns: 5000 });
+    // Mostly valid text with one byte changed: the checks past the first byte of a character.
+    fc.assert(fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 80 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (s, at, byte) => {
+      const b = new TextEncoder().encode(s);
+      b[at % b.length] = byte;
+      expect(utf8.decode(b) ?? null).toBe(expected(b));
+    }), { numRuns: 3000 });
+    const cases: number[][] = [
+      [], [0], [0x7f], [0xc2, 0x80], [0xdf, 0xbf], [0xe0, 0xa0, 0x80], [0xef, 0xbf, 0xbf], [0xf0, 0x90, 0x80, 0x80], [0xf4, 0x8f, 0xbf, 0xbf],
+      [0x80], [0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80],
+      [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0x61, 0xc3], [0xc3, 0x28],
+    ];
+    for (const c of cases) expect(utf8.decode(Uint8Array.from(c)) ?? null, JSON.stringify(c)).toBe(expected(Uint8Array.from(c)));
+  });
+
+  it("decodes long text whole (a 1 MB body, every scalar range)", () => {
+    const s = "ascii run ".repeat(50_000) + "é€😀日本語".repeat(20_000) + "\u0000\u007f\u0080\u07ff\u0800\uffff";
+    expect(utf8.decode(new TextEncoder().encode(s))).toBe(s);
+  });
+
+  it("@keel/bytes decodeUtf8 uses it for long runs and still throws on malformed bytes", () => {
+    let calls = 0;
+    useUtf8Decoder((b) => (calls++, utf8.decode(b)));
+    const long = "x".repeat(300) + "é";
+    expect(decodeUtf8(new TextEncoder().encode(long))).toBe(long);
+    expect(decodeUtf8(new TextEncoder().encode("short é"))).toBe("short é");
+    expect(calls).toBe(1);
+    const bad = new TextEncoder().encode("y".repeat(300));
+    bad[150] = 0xff;
+    expect(() => decodeUtf8(bad)).toThrow(/malformed UTF-8/);
+  });
+});
