@@ -221,6 +221,42 @@ describe("node credentials", () => {
 
 // Regression: the gateway wrote a request body before sending the request, and wasmtime buffers
 // one write until it is sent — batches over 4 KiB waited forever.
+// wasmtime serve has no timers: a run starts after a response that finds one due. (The Node
+// host starts runs from a timer at the interval instead: host/src/run.ts.)
+describe.each<HostKind>(["wasmtime"])("the sync interval on a %s edge", (kind) => {
+  let cloud: RunningNode;
+  let edge: RunningNode;
+  beforeAll(async () => {
+    cloud = await startCloud();
+    edge = await startEdge(kind, `edge-interval-${kind}`, cloud.url);
+  });
+  afterAll(async () => {
+    await edge?.stop();
+    await cloud?.stop();
+  });
+
+  /** Sync requests the cloud has answered (pushes and pulls), from its own metrics. */
+  async function cloudSyncRequests(): Promise<number> {
+    const m = await (await fetch(`${cloud.url}/_keel/metrics`, { headers: ADMIN })).text();
+    return [...m.matchAll(/^keel_http_requests_total\{class="sync",status="\d+"\} (\d+)$/gm)].reduce((n, x) => n + Number(x[1]), 0);
+  }
+
+  it("an edge that pulls runs once per interval, not after every response (a run that only pulls counts)", async () => {
+    // Responses on a fresh edge: the first one starts a run (it pulls: nothing is queued).
+    for (let i = 0; i < 3; i++) await fetch(`${edge.url}/_keel/health`);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await cloudSyncRequests();
+    expect(before).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) {
+      await fetch(`${edge.url}/_keel/health`);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    // The interval is an hour: none of those ten responses started another run.
+    expect(await cloudSyncRequests()).toBe(before);
+  });
+});
+
 describe("large batches", () => {
   let cloud: RunningNode;
   let edge: RunningNode;

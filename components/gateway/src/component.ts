@@ -17,6 +17,7 @@ import type { MeshService, SyncService } from "./router.ts";
 const sync: SyncService = {
   plan: () => syncOutbox.plan(),
   nextBatch: () => syncOutbox.nextBatch(),
+  paused: () => syncOutbox.paused(),
   tryBegin: (nowMs) => syncOutbox.tryBegin(nowMs),
   end: () => syncOutbox.end(),
   ack: (cursors, nowMs) => syncOutbox.ack(cursors, nowMs),
@@ -68,7 +69,7 @@ const services = { ...coreServices(), sync, mesh, io };
 function afterResponse(): void {
   const work = instanceFlags();
   try {
-    if (work.sync && syncOutbox.due(Date.now())) runSync(sync, io, 4, 0);
+    if (work.sync && syncOutbox.due(Date.now())) runSync(sync, io, 4, 0, true);
   } catch {
     // recorded in sync status by the run itself
   }

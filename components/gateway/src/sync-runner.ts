@@ -11,6 +11,7 @@ export type Plan = SyncPlan;
 /** The part of keel:sync/outbox a run drives (its WIT types; tests pass plain objects). */
 export interface SyncApi {
   plan(): Plan | null;
+  paused(): boolean;
   tryBegin(nowMs: number): boolean;
   end(): void;
   nextBatch(): Batch | null;
@@ -49,8 +50,10 @@ const MAX_BATCHES_PER_RUN = 1000;
 /**
  * `maxBatches` bounds a run: a run after a response (wasmtime serve) does a few batches and
  * leaves the rest to the next one, since the host may end the instance once the response is out.
+ * `background` (a run after a response): it stops at the next batch once sync is paused, as a
+ * run an operator asked for does not.
  */
-export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN, waitMs = 30_000): RunSummary {
+export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN, waitMs = 30_000, background = false): RunSummary {
   const summary: RunSummary = { pushed_batches: 0, pushed_records: 0, bytes_sent: 0, bytes_raw: 0, pulled_versions: 0, error: null };
   const plan = sync.plan();
   if (!plan) return { ...summary, error: "sync is not configured on this node (edge role, [sync] enabled, cloud_url)" };
@@ -64,6 +67,7 @@ export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN,
   }
   try {
     for (let n = 0; n < maxBatches; n++) {
+      if (background && sync.paused()) return summary;
       const batch = sync.nextBatch();
       if (!batch) break;
       const headers: [string, string][] = [auth, ["content-type", "application/json"]];
@@ -78,6 +82,7 @@ export function runSync(sync: SyncApi, io: Io, maxBatches = MAX_BATCHES_PER_RUN,
       if (plan.bandwidthBytesPerSecond > 0) io.sleep((batch.body.length / plan.bandwidthBytesPerSecond) * 1000);
     }
     for (let n = 0; n < MAX_BATCHES_PER_RUN; n++) {
+      if (background && sync.paused()) return summary;
       const res = withRetries(plan, io, () => io.request("GET", `${plan.cloudUrl}/_keel/sync/pull?${pullQuery(sync.pullRequest())}`, [auth], null));
       const applied = sync.applyPulled(res.body);
       summary.pulled_versions += applied;

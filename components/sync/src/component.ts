@@ -85,6 +85,7 @@ export const outbox: typeof Outbox = {
   // "pull from the start" (status reports the problem).
   due: (nowMs) => orElse(() => current().due(nowMs), false),
   nextPull: () => orElse(() => current().pullRequest(), { cursor: 0, max: 1, topics: [] }),
+  paused: () => orElse(() => current().paused(), false),
   tryBegin: (nowMs) => orElse(() => current().tryBegin(nowMs), false),
   end: () => orElse(() => current().end(), undefined), // a marker left behind expires
   nextBatch: () => guard(() => current().nextBatch()),

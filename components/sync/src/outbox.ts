@@ -201,14 +201,17 @@ export class Sync {
    */
   tryBegin(nowMs: number): boolean {
     this.dir.mkdirp("sync");
-    if (this.dir.createExclusive("sync/run.lock", new Uint8Array(0))) return true;
-    const st = this.dir.stat("sync/run.lock");
+    let claimed = this.dir.createExclusive("sync/run.lock", new Uint8Array(0));
+    const st = claimed ? null : this.dir.stat("sync/run.lock");
     // A live run touches the marker after every batch (ack); silence means it was cut off.
     if (st && nowMs - st.mtimeMs > RUN_STALE_MS) {
       this.dir.remove("sync/run.lock");
-      return this.dir.createExclusive("sync/run.lock", new Uint8Array(0));
+      claimed = this.dir.createExclusive("sync/run.lock", new Uint8Array(0));
     }
-    return false;
+    // The attempt counts from now: a run that only pulls (nothing queued, so no ack) must not
+    // leave the interval where it was, or every response after it would start another.
+    if (claimed) this.saveState({ ...this.state(), lastAttemptMs: nowMs });
+    return claimed;
   }
 
   end(): void {
