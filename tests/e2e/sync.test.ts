@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configVariant, startNode, tempDataDir, type HostKind, type RunningNode } from "../helpers/nodes.ts";
 import { startProxy, type FaultProxy } from "../helpers/proxy.ts";
+import { gzipSync } from "node:zlib";
 import { mintToken } from "../../host/src/token.ts";
 
 const SECRET = "sync-test-secret-".padEnd(48, "x");
@@ -216,11 +217,22 @@ describe("node credentials", () => {
     for (const bad of ["{oops", JSON.stringify({ v: 2 }), JSON.stringify({ v: 1, kv: [{ k: 1 }], topics: [] }), JSON.stringify({ v: 1, kv: [], topics: [{ t: "../x", r: [] }] })]) {
       expect((await push(node, bad)).status).toBe(400);
     }
+    // Gzip the cloud inflates compiled (components/gzip): a bomb (its trailer says 64 MiB), a
+    // lying trailer, a cut-off member, bytes after it — each a 400, and the cloud goes on.
+    const good = gzipSync(JSON.stringify({ v: 1, node: "e9", kv: [], topics: [] }));
+    const withSize = (b: Buffer, n: number) => { const c = Buffer.from(b); c.writeUInt32LE(n, c.length - 4); return c; };
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    for (const bad of [bomb, withSize(good, 3), good.subarray(0, good.length - 6), Buffer.concat([good, good.subarray(good.length - 4)])]) {
+      const r = await fetch(`${cloud.url}/_keel/sync/push`, { method: "POST", headers: { authorization: `Bearer ${node}`, "content-encoding": "gzip" }, body: bad });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { message: string }).message).toMatch(/gzip|inflates past/);
+    }
+    const ok = await fetch(`${cloud.url}/_keel/sync/push`, { method: "POST", headers: { authorization: `Bearer ${node}`, "content-encoding": "gzip" }, body: good });
+    expect(ok.status).toBe(200);
+    expect(cloud.output()).not.toMatch(/wasm trap|unreachable|guest never invoked/);
   });
 });
 
-// Regression: the gateway wrote a request body before sending the request, and wasmtime buffers
-// one write until it is sent — batches over 4 KiB waited forever.
 // wasmtime serve has no timers: a run starts after a response that finds one due. (The Node
 // host starts runs from a timer at the interval instead: host/src/run.ts.)
 describe.each<HostKind>(["wasmtime"])("the sync interval on a %s edge", (kind) => {
@@ -257,6 +269,8 @@ describe.each<HostKind>(["wasmtime"])("the sync interval on a %s edge", (kind) =
   });
 });
 
+// Regression: the gateway wrote a request body before sending the request, and wasmtime buffers
+// one write until it is sent — batches over 4 KiB waited forever.
 describe("large batches", () => {
   let cloud: RunningNode;
   let edge: RunningNode;
