@@ -120,10 +120,10 @@ export class Store {
       this.conflictLog.append("conflicts", records.map((r) => encodeUtf8(JSON.stringify({ at: this.now(), ...r }))));
       this.counters.add("keel_conflict_resolutions_total", records.length);
     }
-    for (const r of records.filter((r) => r.fallbackReason)) {
-      this.counters.add("keel_conflict_fallbacks_total", 1);
-      this.sink({ level: "warn", msg: "conflict resolved by the fallback strategy", key: r.key, reason: r.fallbackReason, strategy: r.strategy });
-    }
+    // One counter write (a locked, fsynced file) for all of them, not one per fallback.
+    const fallbacks = records.filter((r) => r.fallbackReason);
+    this.counters.add("keel_conflict_fallbacks_total", fallbacks.length);
+    for (const r of fallbacks) this.sink({ level: "warn", msg: "conflict resolved by the fallback strategy", key: r.key, reason: r.fallbackReason, strategy: r.strategy });
     return outcomes;
   }
 
