@@ -172,24 +172,26 @@ export class Kv {
    * once per group and fdatasynced. Nothing is acknowledged before all of it is on disk.
    */
   applyMany(versions: KeyedVersion[], log: (c: ConflictRecord) => void = () => {}): ApplyOutcome[] {
-    for (const { key, remote } of versions) {
-      checkKey(key);
+    // Each key's file name once (it checks the key; a long key's is a SHA-256 in QuickJS).
+    const paths = versions.map(({ key }) => this.pathOf(key));
+    for (const { remote } of versions) {
       if (!parseHlc(remote.version)) throw storageError("invalid-key", `version ${JSON.stringify(remote.version.slice(0, 80))} is not <wall-ms>.<counter>.<node>`);
       if (remote.value && remote.value.length > this.opts.maxValueBytes) throw storageError("too-large", `value is ${remote.value.length} bytes; the limit is ${this.opts.maxValueBytes}`);
     }
     if (versions.length) this.dir.mkdirp(KV_DIR);
     const outcomes: ApplyOutcome[] = [];
-    for (let i = 0; i < versions.length; i += APPLY_GROUP) outcomes.push(...this.applyGroup(versions.slice(i, i + APPLY_GROUP), log));
+    for (let i = 0; i < versions.length; i += APPLY_GROUP) outcomes.push(...this.applyGroup(versions.slice(i, i + APPLY_GROUP), paths.slice(i, i + APPLY_GROUP), log));
     return outcomes;
   }
 
-  private applyGroup(versions: KeyedVersion[], log: (c: ConflictRecord) => void): ApplyOutcome[] {
-    return withLocks(this.dir, versions.map((v) => this.pathOf(v.key)), this.opts.now, () => {
+  /** `paths[i]` is the file of `versions[i]`'s key. */
+  private applyGroup(versions: KeyedVersion[], paths: string[], log: (c: ConflictRecord) => void): ApplyOutcome[] {
+    return withLocks(this.dir, paths, this.opts.now, () => {
       const now = this.opts.now();
       const keys = new Map<string, { key: string; slots: Slots | null; cur: StoredValue | null; isNew: boolean; changed: boolean }>();
       const changes: Change[] = [];
-      const outcomes = versions.map(({ key, remote }): ApplyOutcome => {
-        const path = this.pathOf(key);
+      const outcomes = versions.map(({ key, remote }, i): ApplyOutcome => {
+        const path = paths[i];
         let k = keys.get(path);
         if (!k) {
           const file = this.readFile(path, true);
