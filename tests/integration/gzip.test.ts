@@ -3,13 +3,10 @@
 // against a build from its sources when clang is here.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { gunzipSync, gzipSync, inflateRawSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../host/src/config.ts";
-import { Host } from "../../host/src/host.ts";
+import { hostInterface } from "../helpers/host-component.ts";
 import { decodeBody, encodeBody, openRecord, parseSealKeys, sealRecord, useGzip, type Gzip } from "@keel/wire";
 import { cToolchain } from "../../scripts/lib/c-toolchain.ts";
 
@@ -18,10 +15,7 @@ const MAX = 32 * 1024 * 1024;
 
 let gzip: Gzip;
 beforeAll(async () => {
-  const host = new Host({ config: loadConfig(path.join(ROOT, "deployment", "edge.toml")), dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "keel-gzip-")), componentsDir: path.join(ROOT, "dist", "host") });
-  await host.start();
-  const exports = host.instance("gzip");
-  gzip = (exports["keel:text/gzip@0.1.0"] ?? exports.gzip) as unknown as Gzip;
+  gzip = await hostInterface<Gzip>("gzip", "keel:text/gzip");
 });
 
 /** The message of what a failed call threw (the WIT error string, however the glue wraps it). */

@@ -1,25 +1,17 @@
 // The text component's UTF-8 decoder (keel:text/utf8 decode: WebAssembly text, components/text),
 // called as the Node host calls it, against a fatal TextDecoder on generated and hand-picked
 // bytes; and @keel/bytes decodeUtf8 using it for long runs.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../host/src/config.ts";
-import { Host } from "../../host/src/host.ts";
 import { decodeUtf8, useUtf8Decoder } from "@keel/bytes";
+import { hostInterface } from "../helpers/host-component.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const fatal = new TextDecoder("utf-8", { fatal: true });
 type Utf8 = { decode(b: Uint8Array): string | null | undefined; encode(s: string): Uint8Array };
 
 let utf8: Utf8;
 beforeAll(async () => {
-  const host = new Host({ config: loadConfig(path.join(ROOT, "deployment", "edge.toml")), dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "keel-text-")), componentsDir: path.join(ROOT, "dist", "host") });
-  await host.start();
-  const exports = host.instance("text");
-  utf8 = (exports["keel:text/utf8@0.1.0"] ?? exports.utf8) as unknown as Utf8;
+  utf8 = await hostInterface<Utf8>("text", "keel:text/utf8");
 });
 
 /** What a fatal TextDecoder makes of `b`: the text, or null when it refuses. */
