@@ -44,6 +44,11 @@ function sdist(): string {
 }
 
 function main(): void {
+  const unknown = process.argv.slice(2).filter((a) => a !== "--check");
+  if (unknown.length) {
+    console.error(`[gzip-core] unknown argument ${JSON.stringify(unknown[0])}: use pnpm gzip-core [--check]`);
+    process.exit(2);
+  }
   const check = process.argv.includes("--check");
   const cc = cToolchain();
   if ("missing" in cc) fail(`needs clang for wasm32-wasi: ${cc.missing}`);
