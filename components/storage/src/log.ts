@@ -1,6 +1,14 @@
 // Append-only topic logs. Each topic is a directory of segment files named by the offset of
 // their first record; an append writes one checksummed batch frame at the end of the current
-// segment and fsyncs it before acknowledging. Offsets are dense and never reused.
+// segment and fdatasyncs it before acknowledging. Offsets are dense and never reused.
+//
+// Group commit: the frame is written under the topic's append lock, and flushed after the lock
+// is released, so appenders that queued behind it share one flush instead of taking turns
+// holding the lock through theirs. A flush makes every frame written before it durable, so an
+// acknowledged frame has everything before it on disk; only frames not yet acknowledged can be
+// missing after a power cut — possibly one in the middle of several, with a later one kept. The
+// tail hint says how far the segment is known to be flushed (it is written after a flush), and
+// an append checks every frame after that point, cutting the segment at the first bad one.
 //
 // Frame layout (little-endian):
 //   0  u32 magic "KLG1"       4  u32 frame length L (header + records + trailer)
@@ -8,10 +16,10 @@
 //      before the append lock is taken, so the lock is held only for the write itself
 //   12 f64 base offset        20 f64 timestamp ms   28 u32 count
 //   32 records: u32 length + bytes, `count` times
-//   L-4 u32 L (trailer: lets an append find the last frame from the end of the file)
+//   L-4 u32 L (trailer: checked against the length, so a frame cut short is seen whole or not at all)
 //
-// A crash can leave a torn frame only at the end of the newest segment: readers stop there
-// (never serving it) and the next append cuts it off before writing.
+// A crash can leave torn or missing frames only after the flushed part of the newest segment:
+// readers stop at the first one (never serving it) and the next append cuts it off there.
 import { withLock, type Dir } from "@keel/wasi-dir";
 import { crc32, encodeUtf8, decodeUtf8, paddedLine } from "@keel/bytes";
 import { checkTopic, isTopic } from "@keel/model";
@@ -96,11 +104,13 @@ function frameAt(buf: Uint8Array, pos: number, check = true): Frame | null {
   return { base: v.getFloat64(12, true), timestampMs: v.getFloat64(20, true), count: v.getUint32(28, true), start: pos, end: pos + len, bytes: buf };
 }
 
-/** Where the whole frames at the start of a segment end, and the offset after them. */
-function validPrefix(buf: Uint8Array, base: number, check: boolean): { end: number; next: number } {
+/**
+ * Where the whole frames at the start of `buf` end, and the offset after them, when the first
+ * should hold offset `next`: a frame that does not continue the sequence ends the run too.
+ */
+function framesFrom(buf: Uint8Array, next: number, check: boolean): { end: number; next: number } {
   let end = 0;
-  let next = base;
-  for (let f = frameAt(buf, 0, check); f; f = frameAt(buf, end, check)) {
+  for (let f = frameAt(buf, 0, check); f && f.base === next; f = frameAt(buf, end, check)) {
     next = f.base + f.count;
     end = f.end;
   }
@@ -145,9 +155,10 @@ export class TopicLog {
     const tdir = `${this.root}/${topic}`;
     this.dir.mkdirp(tdir);
     const body = encodeBody(this.now(), payloads);
-    // NOTE: every instance appending to this topic serialises here; the frame is written and
-    // fsynced while the lock is held, so offsets are dense and frames never interleave.
-    return withLock(this.dir, `${tdir}/append`, this.now, () => {
+    // NOTE: every instance appending to this topic serialises here; the frame is written whole
+    // while the lock is held, so offsets are dense and frames never interleave. The flush comes
+    // after the lock (group commit, above).
+    const done = withLock(this.dir, `${tdir}/append`, this.now, () => {
       let seg = this.currentSegment(tdir);
       let { next, size } = this.tail(tdir, seg);
       if (size >= this.settings.segmentBytes) {
@@ -156,10 +167,12 @@ export class TopicLog {
         size = 0;
         this.applyRetention(topic);
       }
-      this.dir.writeAt(`${tdir}/${seg.name}`, size, sealFrame(body, next));
-      this.writeHint(tdir, seg, size + body.length, next + payloads.length);
-      return payloads.map((_, i) => next + i);
+      this.dir.writeAt(`${tdir}/${seg.name}`, size, sealFrame(body, next), false);
+      return { seg, end: size + body.length, next };
     });
+    // False only when retention removed the segment meanwhile: its records are gone either way.
+    if (this.dir.sync(`${tdir}/${done.seg.name}`)) this.writeHint(tdir, done.seg, done.end, done.next + payloads.length);
+    return payloads.map((_, i) => done.next + i);
   }
 
   /** Up to `max` records from offset `from` (records before the oldest kept one are gone). */
@@ -252,7 +265,9 @@ export class TopicLog {
     const path = `${tdir}/${seg.name}`;
     const size = this.dir.stat(path)?.size ?? 0;
     if (size === 0) return seg.base;
-    return this.hinted(tdir, seg, size) ?? validPrefix(this.dir.read(path) ?? new Uint8Array(0), seg.base, false).next;
+    const from = this.hinted(tdir, seg, size) ?? { size: 0, next: seg.base };
+    if (from.size === size) return from.next;
+    return framesFrom(this.dir.readAt(path, from.size, size - from.size) ?? new Uint8Array(0), from.next, false).next;
   }
 
 
@@ -320,18 +335,18 @@ export class TopicLog {
   }
 
   /**
-   * After each append: where it ended. Not fsynced (a cache), but written only after the frame
-   * was fsynced, so when it matches the segment's size the segment ends in a whole frame and
-   * the next append need not re-read and re-checksum it. One fixed-width line rewritten in
-   * place (one pwrite; a temp file and rename were two directory changes per append): a torn
-   * or stale line only fails to match the segment's size, and the last frame is read instead.
+   * After each append's flush: how far the segment is known to be on disk, and the offset after
+   * that point. Not fsynced itself (a cache): a lost or torn line only makes the next append
+   * check more frames. One fixed-width line rewritten in place (one pwrite). Concurrent
+   * appenders write it in the order their flushes return, so it may name a point a few frames
+   * back, or the segment before a roll: it is only ever behind, never ahead of what is flushed.
    */
   private writeHint(tdir: string, seg: Segment, size: number, next: number): void {
     this.dir.writeAt(`${tdir}/tail`, 0, paddedLine(`${seg.name} ${size} ${next}`, HINT_WIDTH), false);
   }
 
-  /** The next offset the tail hint gives, when it describes `seg` at exactly `size` bytes. */
-  private hinted(tdir: string, seg: Segment, size: number): number | null {
+  /** The flushed point the tail hint gives, when it describes `seg` within its `size` bytes. */
+  private hinted(tdir: string, seg: Segment, size: number): { size: number; next: number } | null {
     const hint = this.dir.read(`${tdir}/tail`);
     if (!hint) return null;
     let text: string;
@@ -341,30 +356,29 @@ export class TopicLog {
       return null; // a damaged hint: scan instead
     }
     const [name, hsize, hnext] = text.trim().split(" ");
-    return name === seg.name && Number(hsize) === size && Number.isSafeInteger(Number(hnext)) ? Number(hnext) : null;
+    const at = Number(hsize), next = Number(hnext);
+    return name === seg.name && Number.isSafeInteger(at) && at >= 0 && at <= size && Number.isSafeInteger(next) && next >= seg.base ? { size: at, next } : null;
   }
 
-  /** Next offset and valid size of the current segment, cutting off a torn tail. */
+  /**
+   * Next offset and valid size of the current segment: every frame after the hint's flushed
+   * point (the whole segment without a usable hint) is checked, and the segment is cut at the
+   * first torn, missing or out-of-sequence one — written by an append that was never
+   * acknowledged (a crash mid-write, or a power cut before its flush).
+   */
   private tail(tdir: string, seg: Segment): { next: number; size: number } {
     const path = `${tdir}/${seg.name}`;
     const size = this.dir.stat(path)?.size ?? 0;
     if (size === 0) return { next: seg.base, size: 0 };
-    const hinted = this.hinted(tdir, seg, size);
-    if (hinted !== null) return { next: hinted, size };
-    // Fast path: the trailer gives the last frame's length; read just that frame.
-    const trailer = this.dir.readAt(path, size - 4, 4);
-    if (trailer && trailer.length === 4) {
-      const len = new DataView(trailer.buffer, trailer.byteOffset, 4).getUint32(0, true);
-      if (len >= HEADER + 4 && len <= size) {
-        const buf = this.dir.readAt(path, size - len, len);
-        const f = buf && frameAt(buf, 0);
-        if (f) return { next: f.base + f.count, size };
-      }
-    }
-    // Slow path, only after a crash mid-append: scan the segment, keep the valid prefix.
-    const { end: pos, next } = validPrefix(this.dir.read(path) ?? new Uint8Array(0), seg.base, true);
-    if (pos < size) this.dir.truncate(path, pos);
-    this.writeHint(tdir, seg, pos, next);
-    return { next, size: pos };
+    const from = this.hinted(tdir, seg, size) ?? { size: 0, next: seg.base };
+    if (from.size === size) return from;
+    const after = framesFrom(this.dir.readAt(path, from.size, size - from.size) ?? new Uint8Array(0), from.next, true);
+    if (from.size + after.end === size) return { next: after.next, size };
+    // Something to cut (only after a crash): decided on the whole segment, not on the hint alone.
+    const { end, next } = from.size ? framesFrom(this.dir.read(path) ?? new Uint8Array(0), seg.base, true) : after;
+    // truncate fsyncs, so all that is left is on disk: the hint may say so.
+    this.dir.truncate(path, end);
+    this.writeHint(tdir, seg, end, next);
+    return { next, size: end };
   }
 }

@@ -95,6 +95,70 @@ describe("TopicLog", () => {
     expect(log.read("t", 0, 5)[0].payload.length).toBe(0);
   });
 
+  // Group commit (log.ts): a frame is flushed after the append lock is released, and the tail
+  // hint — how far the segment is known to be flushed — is written after that flush.
+  describe("frames after the tail hint's flushed point", () => {
+    const seg = (topic: string) => path.join(dir.root, "logs", topic, "0000000000000000.seg");
+    const hint = (topic: string, size: number, next: number) =>
+      fs.writeFileSync(path.join(dir.root, "logs", topic, "tail"), `0000000000000000.seg ${size} ${next}`.padEnd(80, " "));
+    /** Three appends of two, one and one records; the segment's size after the first. */
+    const three = (log: TopicLog, topic: string) => {
+      log.append(topic, [b("one"), b("two")]);
+      const first = fs.statSync(seg(topic)).size;
+      log.append(topic, [b("three")]);
+      log.append(topic, [b("four")]);
+      return first;
+    };
+
+    it("are kept when the hint is behind (appenders still flushing): nothing is cut", () => {
+      const log = make();
+      const first = three(log, "lag");
+      const size = fs.statSync(seg("lag")).size;
+      hint("lag", first, 2);
+      expect(log.nextOffset("lag")).toBe(4);
+      expect(log.append("lag", [b("five")])).toEqual([4]);
+      expect(fs.statSync(seg("lag")).size).toBeGreaterThan(size);
+      expect(log.read("lag", 0, 10).map((r) => s(r.payload))).toEqual(["one", "two", "three", "four", "five"]);
+      expect(log.verify("lag")).toEqual([]);
+    });
+
+    it("a power cut that lost a frame before a kept one: the next append cuts both (neither was acknowledged)", () => {
+      const log = make();
+      const first = three(log, "cut");
+      // "three" never reached the disk (zeros where its page was); "four" did; neither was
+      // flushed by its appender, so the hint still says where "two" ended.
+      const fd = fs.openSync(seg("cut"), "r+");
+      fs.writeSync(fd, new Uint8Array(20), 0, 20, first);
+      fs.closeSync(fd);
+      hint("cut", first, 2);
+      expect(log.read("cut", 0, 10).map((r) => s(r.payload))).toEqual(["one", "two"]);
+      expect(log.append("cut", [b("again")])).toEqual([2]);
+      expect(log.read("cut", 0, 10).map((r) => s(r.payload))).toEqual(["one", "two", "again"]);
+      expect(log.verify("cut")).toEqual([]);
+    });
+
+    it("a hint that is damaged, names another segment, or does not match its frames loses nothing", () => {
+      const log = make();
+      const first = three(log, "bad");
+      const size = fs.statSync(seg("bad")).size;
+      const cases = [
+        () => fs.writeFileSync(path.join(dir.root, "logs", "bad", "tail"), "\xff\xfe garbage"),
+        () => fs.writeFileSync(path.join(dir.root, "logs", "bad", "tail"), `0000000000000077.seg ${first} 2`.padEnd(80, " ")),
+        () => hint("bad", first, 7), // the frame there holds offset 2, not 7
+        () => hint("bad", first + 3, 2), // not at a frame's start
+        () => hint("bad", size + 100, 9), // past the end
+      ];
+      let next = 4;
+      for (const damage of cases) {
+        damage();
+        expect(log.append("bad", [b(`r${next}`)])).toEqual([next]);
+        next++;
+      }
+      expect(log.read("bad", 0, 20).map((r) => r.offset)).toEqual([...Array(next).keys()]);
+      expect(log.verify("bad")).toEqual([]);
+    });
+  });
+
   it("keeps appending correctly when the head file is lost", () => {
     const log = make({ segmentBytes: 4096 });
     for (let i = 0; i < 100; i++) log.append("h", [b("w".repeat(100))]);
