@@ -29,8 +29,8 @@ useUtf8Decoder(decode);
 let store: Store | undefined;
 function open(): Store {
   if (!store) {
-    const { config } = nodeConfig();
-    const settings = settingsFrom(config);
+    const { config, env } = nodeConfig();
+    const settings = settingsFrom(config, env);
     const conflict = conflictSettings(config);
     const log = logSettings(config);
     store = new Store(WasiDir.open(), settings, () => Date.now(), (line) => {

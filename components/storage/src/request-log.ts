@@ -62,11 +62,21 @@ export class RequestLog {
   private folded = false;
   private lastFoldMs: number;
 
-  constructor(dir: Dir, counters: Counters, now: () => number, id: string) {
+  /**
+   * Whether an instance's first request folds everyone's files when nobody folded for a while:
+   * for hosts whose instances live a request or a second (wasmtime serve), where no instance
+   * would live to reach the other triggers. A host that keeps one instance for its whole life
+   * (the Node host) says so and skips it: that fold (~15 ms there, most of it code running for
+   * the first time) was part of the first request after every start.
+   */
+  private readonly foldOnFirst: boolean;
+
+  constructor(dir: Dir, counters: Counters, now: () => number, id: string, opts: { foldOnFirstRequest?: boolean } = {}) {
     this.dir = dir;
     this.counters = counters;
     this.now = now;
     this.file = `${LIVE}/${id}`;
+    this.foldOnFirst = opts.foldOnFirstRequest ?? true;
     // A new instance does not fold on its first request (with a fresh instance per request
     // that would be a fold per request): others, or the next fold, take its file.
     this.lastFoldMs = now();
@@ -89,7 +99,7 @@ export class RequestLog {
     const now = this.now();
     const first = !this.written;
     this.written = true;
-    if (this.bytes >= FOLD_BYTES || now - this.lastFoldMs >= FOLD_EVERY_MS || (first && !this.folded && this.counters.foldedAtMs() < now - STALE_MS)) this.fold();
+    if (this.bytes >= FOLD_BYTES || now - this.lastFoldMs >= FOLD_EVERY_MS || (first && this.foldOnFirst && !this.folded && this.counters.foldedAtMs() < now - STALE_MS)) this.fold();
   }
 
   /** Every counter, with the lines live instances have written but not folded yet. */

@@ -27,6 +27,11 @@ export interface StorageSettings {
   origin: "edge" | "cloud";
   /** Tombstones older than this are dropped by compaction (every peer has had time to see them). */
   tombstoneTtlSeconds: number;
+  /**
+   * The host keeps this instance for its whole life (the Node host sets KEEL_INSTANCE_LIFETIME
+   * = process); false under wasmtime serve, whose instances live a request or a second.
+   */
+  instanceLivesWithHost: boolean;
 }
 
 export const DEFAULT_SETTINGS: StorageSettings = {
@@ -43,12 +48,14 @@ export const DEFAULT_SETTINGS: StorageSettings = {
   node: DEFAULT_NODE_ID,
   origin: "edge",
   tombstoneTtlSeconds: 7 * 24 * 3600,
+  instanceLivesWithHost: false,
 };
 
 const num = (v: unknown, d: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? Math.floor(v) : d;
 
-export function settingsFrom(config: unknown): StorageSettings {
+/** `env`: the component's environment (the Node host adds KEEL_INSTANCE_LIFETIME=process, host/src/host.ts). */
+export function settingsFrom(config: unknown, env: ReadonlyMap<string, string> = new Map()): StorageSettings {
   const c = (config ?? {}) as Record<string, Record<string, unknown> | undefined>;
   const s = c.storage ?? {};
   const retention = (s.retention ?? {}) as Record<string, unknown>;
@@ -75,6 +82,7 @@ export function settingsFrom(config: unknown): StorageSettings {
     syncedPrefixes,
     meshPrefixes: meshPrefixes(c.mesh),
     maxQueue: sync.enabled === true ? num(sync.max_queue, 100_000) : 0,
+    instanceLivesWithHost: env.get("KEEL_INSTANCE_LIFETIME") === "process",
   };
 }
 

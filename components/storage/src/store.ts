@@ -84,7 +84,7 @@ export class Store {
     this.now = now;
     this.sink = sink;
     this.counters = new Counters(dir, now);
-    this.requests = new RequestLog(dir, this.counters, now, `${now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
+    this.requests = new RequestLog(dir, this.counters, now, `${now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`, { foldOnFirstRequest: !settings.instanceLivesWithHost });
     this.outbox = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 } }, now, "system");
     this.kv = new Kv(dir, {
       maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru",

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Counters, SERIES } from "../src/counters.ts";
-import { countLines, LATENCY_BUCKETS, RequestLog, STALE_MS } from "../src/request-log.ts";
+import { countLines, FOLD_EVERY_MS, LATENCY_BUCKETS, RequestLog, STALE_MS } from "../src/request-log.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
 
 const fresh = () => new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-counters-")));
@@ -87,6 +87,47 @@ describe("request counts", () => {
     new RequestLog(dir, new Counters(dir, () => now), () => now, "last").record([read("read", 200, 1)], []);
     expect(files()).toEqual(["last"]);
     expect(asMap(new Counters(dir, () => now).all())['keel_http_requests_total{class="read",status="200"}']).toBe(6);
+  });
+});
+
+describe("request counts on a host that keeps its instance (the Node host)", () => {
+  it("the first request does not fold; the later triggers and a read of the counters still do, so nothing is lost or late", () => {
+    let now = Date.now();
+    const dir = fresh();
+    // A previous process's file, long stale (the series was last folded a minute ago): a
+    // short-lived instance would fold it on its first request.
+    new RequestLog(dir, new Counters(dir, () => now), () => now, "before").record([read("read", 200, 1), read("read", 200, 1)], []);
+    const live = (f: string) => path.join(dir.root, "metrics/live.d", f);
+    fs.writeFileSync(live("old"), "R\tread\t200\t5\t\t-\n");
+    fs.utimesSync(live("old"), new Date(now - 60_000), new Date(now - 60_000));
+    const series = path.join(dir.root, "metrics/series.json");
+    fs.utimesSync(series, new Date(now - 60_000), new Date(now - 60_000));
+    const kept = new RequestLog(dir, new Counters(dir, () => now), () => now, "kept", { foldOnFirstRequest: false });
+    kept.record([read("write", 200, 1)], []);
+    expect(fs.existsSync(live("old"))).toBe(true); // not folded on the first request
+    const short = new RequestLog(dir, new Counters(dir, () => now), () => now, "short");
+    expect(fs.existsSync(live("old"))).toBe(true);
+    // The counters are exact all the same: a read folds first.
+    expect(asMap(short.all())['keel_http_requests_total{class="read",status="200"}']).toBe(3);
+    expect(fs.existsSync(live("old"))).toBe(false);
+    // And the periodic fold still comes to the kept instance.
+    fs.writeFileSync(live("old2"), "R\tread\t200\t5\t\t-\n");
+    fs.utimesSync(live("old2"), new Date(now - 60_000), new Date(now - 60_000));
+    now += FOLD_EVERY_MS;
+    kept.record([read("write", 200, 1)], []);
+    expect(fs.existsSync(live("old2"))).toBe(false);
+    expect(asMap(new Counters(dir, () => now).all())['keel_http_requests_total{class="write",status="200"}']).toBe(2);
+  });
+
+  it("a short-lived instance's first request does fold the stale file (the default)", () => {
+    const now = Date.now();
+    const dir = fresh();
+    const live = (f: string) => path.join(dir.root, "metrics/live.d", f);
+    fs.mkdirSync(path.join(dir.root, "metrics/live.d"), { recursive: true });
+    fs.writeFileSync(live("old"), "R\tread\t200\t5\t\t-\n");
+    fs.utimesSync(live("old"), new Date(now - 60_000), new Date(now - 60_000));
+    new RequestLog(dir, new Counters(dir, () => now), () => now, "short").record([read("write", 200, 1)], []);
+    expect(fs.existsSync(live("old"))).toBe(false);
   });
 });
 

@@ -152,5 +152,7 @@ describe("settingsFrom", () => {
     // The cloud sends the other way.
     expect(settingsFrom({ node: { role: "cloud" }, sync })).toMatchObject({ origin: "cloud", syncedTopics: ["down"], syncedPrefixes: ["o/", "c/"] });
     expect(settingsFrom(undefined)).toEqual(DEFAULT_SETTINGS);
+    expect(settingsFrom(undefined, new Map([["KEEL_INSTANCE_LIFETIME", "process"]])).instanceLivesWithHost).toBe(true);
+    expect(settingsFrom(undefined, new Map([["KEEL_INSTANCE_LIFETIME", "request"]])).instanceLivesWithHost).toBe(false);
   });
 });
