@@ -30,9 +30,12 @@ describe("Node host code cache", () => {
       const auth = { authorization: `Bearer ${tokenOf(a)}` };
       expect((await fetch(`${a.url}/v1/kv/cc`, { method: "PUT", body: "v1", headers: auth })).ok).toBe(true);
       expect(await (await fetch(`${a.url}/v1/kv/cc`, { headers: auth })).text()).toBe("v1");
+      const append = await fetch(`${a.url}/v1/topics/cc/records`, { method: "POST", body: JSON.stringify({ records: ["r1", "r2"] }), headers: { ...auth, "content-type": "application/json" } });
+      expect(append.status).toBe(200);
       await new Promise((r) => setTimeout(r, 1_500));
       afterRequests = sizes(cache);
-      // text (lazy, loaded by the PUT) is now cached too, and the request path made the rest grow.
+      // text (lazy, loaded by the append: the gateway encodes text records with it) is now
+      // cached too, and the request path made the rest grow.
       expect(afterRequests["text.script.js"]).toBeGreaterThan(0);
       expect(afterRequests["gateway.script.js"]).toBeGreaterThan(atListen["gateway.script.js"]);
       expect(afterRequests["storage.script.js"]).toBeGreaterThan(atListen["storage.script.js"]);
