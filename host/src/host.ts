@@ -79,8 +79,34 @@ export class Host {
       this.exporter["keel:conflict/merge"] = "merge-plugin";
       log("info", "merge plug-in loaded", { plugin });
     }
-    const eager = Object.entries(this.opts.config.loading).filter(([, m]) => m === "eager").map(([n]) => n);
-    for (const name of new Set(["gateway", ...eager])) this.instance(name);
+    const eager = [...new Set(["gateway", ...Object.entries(this.opts.config.loading).filter(([, m]) => m === "eager").map(([n]) => n)])];
+    await this.prepare(eager);
+    for (const name of eager) this.instance(name);
+  }
+
+  /**
+   * Compile the eager components' core modules on V8's background threads while this thread
+   * loads their glue, instead of one after the other inside each instantiation (~8 ms of a
+   * start). A module whose file or hash is missing is left to coreModule, as before.
+   */
+  private async prepare(names: string[]): Promise<void> {
+    const pending = new Map<string, Promise<WebAssembly.Module>>();
+    for (const name of names) {
+      const dir = this.dirOf(name);
+      for (const [file, hash] of Object.entries(this.coreHashes(dir))) {
+        if (!file.endsWith(".wasm") || this.modules.has(hash) || pending.has(hash)) continue;
+        let bytes: Uint8Array<ArrayBuffer>;
+        try {
+          // A file's Buffer is backed by a plain ArrayBuffer (never a shared one).
+          bytes = fs.readFileSync(path.join(dir, file)) as Uint8Array<ArrayBuffer>;
+        } catch {
+          continue;
+        }
+        pending.set(hash, WebAssembly.compile(bytes));
+      }
+    }
+    for (const name of names) this.glue(name);
+    for (const [hash, compiling] of pending) this.modules.set(hash, await compiling);
   }
 
   /** The instance of `name`, instantiating it now if it is not yet. Synchronous on purpose. */
