@@ -220,13 +220,20 @@ export class Host {
     return new Proxy({}, {
       get: (_, fn: string | symbol) => {
         if (typeof fn !== "string") return undefined;
-        return (...args: unknown[]) => {
+        const exported = () => {
           const inst = this.instance(exporter);
           const target = inst[`${iface}@0.1.0`] ?? inst[camel(iface.split("/")[1])];
           if (!target?.[fn]) throw new Error(`component ${exporter} does not export ${iface}#${fn}`);
-          if (!contained) return target[fn](...args);
+          return target[fn].bind(target);
+        };
+        // An instance that is never dropped (all but a merge plug-in's) is looked up once, on
+        // the first call: every later call goes straight to its export.
+        let found: ((...args: unknown[]) => unknown) | undefined;
+        if (!contained) return (...args: unknown[]) => (found ??= exported())(...args);
+        return (...args: unknown[]) => {
+          const call = exported();
           try {
-            return target[fn](...args);
+            return call(...args);
           } catch (e) {
             // A component error (err result) passes through; a trap is contained: the plug-in
             // instance is dropped (a trapped instance cannot be used again) and the caller gets
