@@ -203,12 +203,15 @@ async function benchStorage(): Promise<void> {
       keel: median(per((r) => r.keel)), sqlite: median(per((r) => r.sqlite)), nats: per((r) => r.nats).length ? median(per((r) => r.nats)) : undefined,
       vsSqlite: median(sq), vsSqliteRange: [Math.min(...sq), Math.max(...sq)], vsNats: na.length ? median(na) : undefined,
       p99: median(rounds.map((r) => r.keel.find((k) => k.name === name)!.p99)),
+      sqliteP99: median(rounds.flatMap((r) => r.sqlite.filter((k) => k.name === name).map((k) => k.p99))),
+      natsP99: rounds.some((r) => r.nats.some((k) => k.name === name)) ? median(rounds.flatMap((r) => r.nats.filter((k) => k.name === name).map((k) => k.p99))) : undefined,
     };
   });
   const many = ROUNDS > 1;
-  const rows = [["scenario", "Keel", "SQLite", "Keel/SQLite", ...(many ? ["Keel/SQLite range"] : []), "NATS JS", "Keel/NATS", "Keel p99 ms"]];
+  // p99 latency of each target at the same load (a request; for NATS one publish, or a batch's).
+  const rows = [["scenario", "Keel", "SQLite", "Keel/SQLite", ...(many ? ["Keel/SQLite range"] : []), "NATS JS", "Keel/NATS", "Keel p99 ms", "SQLite p99 ms", "NATS p99 ms"]];
   for (const x of summary) {
-    rows.push([`${x.name} (${x.unit})`, x.keel.toFixed(0), x.sqlite.toFixed(0), x.vsSqlite.toFixed(2), ...(many ? [`${x.vsSqliteRange[0].toFixed(2)}–${x.vsSqliteRange[1].toFixed(2)}`] : []), x.nats !== undefined ? x.nats.toFixed(0) : "-", x.vsNats !== undefined ? x.vsNats.toFixed(2) : "-", x.p99.toFixed(1)]);
+    rows.push([`${x.name} (${x.unit})`, x.keel.toFixed(0), x.sqlite.toFixed(0), x.vsSqlite.toFixed(2), ...(many ? [`${x.vsSqliteRange[0].toFixed(2)}–${x.vsSqliteRange[1].toFixed(2)}`] : []), x.nats !== undefined ? x.nats.toFixed(0) : "-", x.vsNats !== undefined ? x.vsNats.toFixed(2) : "-", x.p99.toFixed(1), x.sqliteP99.toFixed(1), x.natsP99 !== undefined ? x.natsP99.toFixed(1) : "-"]);
   }
   table(`storage: ${SECONDS} s per scenario, ${CONNECTIONS} connections, ${many ? `medians of ${ROUNDS} rounds (ratios within each round)` : "same run"}`, rows);
   // Keel as a ratio of each baseline, per scenario: the chart the README links.
