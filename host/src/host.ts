@@ -106,7 +106,8 @@ export class Host {
       }
     }
     for (const name of names) this.glue(name);
-    for (const [hash, compiling] of pending) this.modules.set(hash, await compiling);
+    // All at once, so a module that fails to compile fails the start here, not as an unhandled rejection.
+    for (const [hash, m] of await Promise.all([...pending].map(async ([hash, compiling]) => [hash, await compiling] as const))) this.modules.set(hash, m);
   }
 
   /** The instance of `name`, instantiating it now if it is not yet. Synchronous on purpose. */
