@@ -20,6 +20,9 @@ function dispose(r: unknown): void {
   (r as { [Symbol.dispose]?: () => void })?.[Symbol.dispose]?.();
 }
 
+/** What wasmtime serves of one read call at most (MAX_READ_SIZE_ALLOC in wasmtime-wasi): 64 KiB. */
+const READ_CHUNK = 64 * 1024;
+
 export class WasiDir implements Dir {
   private readonly root: Descriptor;
   private readonly made = new Set<string>();
@@ -166,10 +169,16 @@ export class WasiDir implements Dir {
       const chunks: Uint8Array[] = [];
       let got = 0;
       while (got < length) {
-        const [bytes, eof] = fd.read(Math.min(length - got, 1 << 20), position + got) as [Uint8Array, boolean];
+        const want = Math.min(length - got, 1 << 20);
+        const [bytes, eof] = fd.read(want, position + got) as [Uint8Array, boolean];
         if (bytes.length) chunks.push(bytes);
         got += bytes.length;
-        if (eof || bytes.length === 0) break;
+        // A read of a regular file returns fewer bytes than asked only at its end (both hosts:
+        // wasmtime makes one pread of up to READ_CHUNK, the Node host reads until the end or 16
+        // MiB), so fewer than READ_CHUNK ends it: without this every read of a small file cost a
+        // second call, only to be told "end of file" (wasmtime sets that flag only on a read of
+        // 0 bytes). Larger reads go on until a read returns nothing, as before.
+        if (eof || bytes.length < Math.min(want, READ_CHUNK)) break;
       }
       if (chunks.length === 1) return chunks[0];
       const out = new Uint8Array(got);
