@@ -66,8 +66,8 @@ export class RequestLog {
    * Whether an instance's first request folds everyone's files when nobody folded for a while:
    * for hosts whose instances live a request or a second (wasmtime serve), where no instance
    * would live to reach the other triggers. A host that keeps one instance for its whole life
-   * (the Node host) says so and skips it: that fold (~15 ms there, most of it code running for
-   * the first time) was part of the first request after every start.
+   * (the Node host) says so and skips it: that fold (~15 ms there) was part of its first
+   * request after every start.
    */
   private readonly foldOnFirst: boolean;
 
