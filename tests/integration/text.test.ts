@@ -7,7 +7,20 @@ import { decodeUtf8, useUtf8Decoder } from "@keel/bytes";
 import { hostInterface } from "../helpers/host-component.ts";
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
-type Utf8 = { decode(b: Uint8Array): string | null | undefined; encode(s: string): Uint8Array };
+type Utf8 = { decode(b: Uint8Array): string | null | undefined; encode(s: string): Uint8Array; encodePacked(list: string[]): Uint8Array };
+
+/** Each text's UTF-8 bytes after their u32 little-endian length, as storage's append-packed takes them. */
+function packed(list: string[]): Uint8Array {
+  const parts = list.map((t) => new TextEncoder().encode(t));
+  const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    new DataView(out.buffer).setUint32(o, p.length, true);
+    out.set(p, o + 4);
+    o += 4 + p.length;
+  }
+  return out;
+}
 
 let utf8: Utf8;
 beforeAll(async () => {
@@ -57,5 +70,21 @@ describe("keel:text/utf8 decode", () => {
     const bad = new TextEncoder().encode("y".repeat(300));
     bad[150] = 0xff;
     expect(() => decodeUtf8(bad)).toThrow(/malformed UTF-8/);
+  });
+});
+
+describe("keel:text/utf8 encode-packed", () => {
+  it("packs each text's UTF-8 after its length, in order (generated lists, empty ones, empty texts)", () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: "grapheme", maxLength: 40 }), { maxLength: 30 }), (list) => {
+      expect(utf8.encodePacked(list)).toEqual(packed(list));
+    }), { numRuns: 2000 });
+    expect(utf8.encodePacked([])).toEqual(new Uint8Array(0));
+    expect(utf8.encodePacked(["", "", ""])).toEqual(new Uint8Array(12));
+  });
+
+  it("packs a batch larger than its memory's first page, and the instance goes on", () => {
+    const big = Array.from({ length: 1000 }, (_, i) => `record-${i}-${"é€😀".repeat(40)}`);
+    expect(utf8.encodePacked(big)).toEqual(packed(big));
+    for (let i = 0; i < 200; i++) expect(utf8.encodePacked(["a", "bc"])).toEqual(packed(["a", "bc"]));
   });
 });

@@ -6,7 +6,7 @@ import * as syncOutbox from "keel:sync/outbox@0.1.0";
 import * as syncCloud from "keel:sync/cloud@0.1.0";
 import * as membership from "keel:mesh/membership@0.1.0";
 import { coreServices, instanceFlags } from "./core-services.ts";
-import { decode, encode, encodeAll } from "keel:text/utf8@0.1.0";
+import { decode, encode, encodeAll, encodePacked } from "keel:text/utf8@0.1.0";
 import { useEncoder } from "./text.ts";
 import { gatewayExports } from "./exports.ts";
 import { runSync, type Io } from "./sync-runner.ts";
@@ -80,6 +80,6 @@ function afterResponse(): void {
   }
 }
 
-useEncoder({ encode, encodeAll, decode });
+useEncoder({ encode, encodeAll, encodePacked, decode });
 
 export const { incomingHandler, http } = gatewayExports(services, afterResponse);

@@ -47,6 +47,8 @@ function settings(): ReturnType<Services["observability"]> {
   return observability;
 }
 
+const offsets = ({ first, count }: { first: number; count: number }) => Array.from({ length: count }, (_, i) => first + i);
+
 export function coreServices(): Services {
   return {
     kv: {
@@ -57,10 +59,8 @@ export function coreServices(): Services {
       applyMany: (versions) => kv.applyMany(versions.map(({ key, remote }) => [key, remote])),
     },
     log: {
-      append: (topic, payloads) => {
-        const { first, count } = topicLog.append(topic, payloads);
-        return Array.from({ length: count }, (_, i) => first + i);
-      },
+      append: (topic, payloads) => offsets(topicLog.append(topic, payloads)),
+      appendPacked: (topic, packed) => offsets(topicLog.appendPacked(topic, packed)),
       read: (topic, from, max) => topicLog.read(topic, from, max),
       topics: () => topicLog.topics(),
     },

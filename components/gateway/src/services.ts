@@ -45,6 +45,8 @@ export interface Services {
   };
   log: {
     append(topic: string, payloads: Uint8Array[]): number[];
+    /** `append` of records packed as keel:storage/log append-packed takes them. */
+    appendPacked(topic: string, packed: Uint8Array): number[];
     read(topic: string, from: number, max: number): LogRecord[];
     topics(): string[];
   };

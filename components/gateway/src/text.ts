@@ -8,6 +8,8 @@ export { toBase64, fromBase64 } from "@keel/bytes";
 export interface Utf8Encoder {
   encode(text: string): Uint8Array;
   encodeAll(texts: string[]): Uint8Array[];
+  /** Each text's UTF-8 bytes after their u32 little-endian length, in one list (a packed batch). */
+  encodePacked(texts: string[]): Uint8Array;
   /** The text of UTF-8 bytes, checked compiled; none (null or undefined) when malformed. */
   decode(bytes: Uint8Array): string | null | undefined;
 }
@@ -31,6 +33,25 @@ export const encodeText = encodeUtf8;
 /** Each string's UTF-8 bytes (one cross-component call for a whole batch). */
 export function encodeTexts(list: string[]): Uint8Array[] {
   return native ? native.encodeAll(list) : list.map(encodeText);
+}
+
+/**
+ * A batch of text records packed as storage's keel:storage/log append-packed takes it (each
+ * record's u32 little-endian length, then its UTF-8 bytes): one cross-component call that
+ * returns one list, where encodeTexts returns one per record to hand on one by one.
+ */
+export function encodePackedTexts(list: string[]): Uint8Array {
+  if (native) return native.encodePacked(list);
+  const parts = list.map(encodeText);
+  const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.length, 0));
+  const v = new DataView(out.buffer);
+  let o = 0;
+  for (const p of parts) {
+    v.setUint32(o, p.length, true);
+    out.set(p, o + 4);
+    o += 4 + p.length;
+  }
+  return out;
 }
 
 /** Strict UTF-8: throws on malformed bytes (ASCII runs decode natively, in @keel/bytes). */

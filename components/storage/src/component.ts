@@ -85,14 +85,16 @@ export const kv = guarded<typeof Kv>({
 });
 
 export const log = guarded<typeof Log>({
-  append: (topic, payloads) => {
-    const offsets = open().append(topic, payloads.map(bytes));
-    // NOTE: a range, not list<u64>: StarlingMonkey (the gateway) fails to lift list<u64> results.
-    return { first: offsets.length ? offsets[0] : 0, count: offsets.length };
-  },
+  append: (topic, payloads) => range(open().append(topic, payloads.map(bytes))),
+  appendPacked: (topic, records) => range(open().appendPacked(topic, bytes(records))),
   read: (topic, from, max) => open().log.read(topic, from, max),
   topics: () => open().log.topics(),
 });
+
+// NOTE: a range, not list<u64>: StarlingMonkey (the gateway) failed to lift list<u64> results.
+function range(offsets: number[]): { first: number; count: number } {
+  return { first: offsets.length ? offsets[0] : 0, count: offsets.length };
+}
 
 export const replication = guarded<typeof Replication>({
   keyChanges: (from, max, collapse) => open().replication.keyChanges(from, max, collapse),

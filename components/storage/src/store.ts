@@ -163,10 +163,18 @@ export class Store {
   }
 
   append(topic: string, payloads: Uint8Array[]): number[] {
-    const size = payloads.reduce((a, p) => a + p.length + 4, 36);
+    return this.appendSized(topic, payloads.reduce((a, p) => a + p.length + 4, 36), () => this.log.append(topic, payloads));
+  }
+
+  /** `append` of a packed batch (TopicLog.appendPacked): the same checks, limits and charge. */
+  appendPacked(topic: string, packed: Uint8Array): number[] {
+    return this.appendSized(topic, packed.length + 36, () => this.log.appendPacked(topic, packed));
+  }
+
+  private appendSized(topic: string, size: number, write: () => number[]): number[] {
     if (this.settings.syncedTopics.includes(topic)) this.checkQueue(topic, this.log, topic);
     this.ensureRoom(size);
-    const offsets = this.log.append(topic, payloads);
+    const offsets = write();
     this.charge(size);
     return offsets;
   }

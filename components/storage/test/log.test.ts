@@ -159,6 +159,61 @@ describe("TopicLog", () => {
     });
   });
 
+  describe("packed batches (append-packed)", () => {
+    /** Each record's u32 little-endian length, then its bytes. */
+    const pack = (...records: Uint8Array[]) => {
+      const out = new Uint8Array(records.reduce((a, r) => a + 4 + r.length, 0));
+      let o = 0;
+      for (const r of records) {
+        new DataView(out.buffer).setUint32(o, r.length, true);
+        out.set(r, o + 4);
+        o += 4 + r.length;
+      }
+      return out;
+    };
+
+    it("append as `append` does: the same frames, offsets and records", () => {
+      const log = make();
+      clock = 5;
+      expect(log.appendPacked("p", pack(b("one"), b(""), b("three")))).toEqual([0, 1, 2]);
+      expect(log.append("p", [b("four")])).toEqual([3]);
+      expect(log.appendPacked("p", pack(b("five")))).toEqual([4]);
+      expect(log.appendPacked("p", new Uint8Array(0))).toEqual([]);
+      expect(log.read("p", 0, 10).map((r) => [r.offset, s(r.payload), r.timestampMs])).toEqual([[0, "one", 5], [1, "", 5], [2, "three", 5], [3, "four", 5], [4, "five", 5]]);
+      expect(log.verify("p")).toEqual([]);
+      // Byte for byte the frame `append` writes for the same records.
+      const other = make();
+      other.append("q", [b("one"), b(""), b("three")]);
+      const seg = (t: string) => fs.readFileSync(path.join(dir.root, "logs", t, "0000000000000000.seg"));
+      expect(seg("p").subarray(0, seg("q").length)).toEqual(seg("q"));
+    });
+
+    it("a packing that does not add up, or over a limit, is refused whole and nothing is written", () => {
+      const log = make({ maxValueBytes: 10 });
+      log.append("k", [b("kept")]);
+      const good = pack(b("a"), b("bb"));
+      const cases: [Uint8Array, RegExp][] = [
+        [good.subarray(0, good.length - 1), /runs past its end/],
+        [Uint8Array.from([...good, 1, 0]), /length is cut off/],
+        [Uint8Array.from([...good, 255, 255, 255, 255]), /record is 4294967295 bytes; the limit is 10/],
+        [pack(b("x".repeat(11))), /record is 11 bytes; the limit is 10/],
+        [new Uint8Array(4 * 10_001), /more than 10000 records/],
+      ];
+      for (const [bad, why] of cases) {
+        let err: unknown;
+        try {
+          log.appendPacked("k", bad);
+        } catch (e) {
+          err = e;
+        }
+        expect((err as { val?: string })?.val, String(why)).toMatch(why);
+      }
+      expect(log.read("k", 0, 10).map((r) => s(r.payload))).toEqual(["kept"]);
+      expect(log.verify("k")).toEqual([]);
+      expect(() => log.appendPacked("../x", good)).toThrow();
+    });
+  });
+
   it("keeps appending correctly when the head file is lost", () => {
     const log = make({ segmentBytes: 4096 });
     for (let i = 0; i < 100; i++) log.append("h", [b("w".repeat(100))]);

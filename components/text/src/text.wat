@@ -8,6 +8,9 @@
 ;; the canonical ABI lifts a string from (pointer, length) natively, where a loop in QuickJS
 ;; costs ~35 ns a byte. Malformed bytes give none (lifting them as a string would trap).
 ;;
+;; keel:text/utf8 encode-packed — the strings (lowered as for encode-all) copied into one list,
+;; each after its length: a batch of records as keel:storage/log append-packed takes it.
+;;
 ;; keel:text/checksum — CRC-32 (reflected 0xEDB88320, as @keel/bytes computes it) a byte at a
 ;; time from a 256-entry table at 64..1088, built by the start function.
 (module
@@ -47,7 +50,7 @@
     (global.set $heap (i32.const 2048))
     (i32.xor (local.get $c) (i32.const -1)))
   (export "keel:text/checksum@0.1.0#crc32" (func $crc32))
-  (func (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+  (func $realloc (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
     (local $p i32) (local $end i32)
     (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
                            (i32.sub (i32.const 0) (local.get $align))))
@@ -113,6 +116,35 @@
       (return (i32.const 32)))
     (i32.store8 (i32.const 32) (i32.const 0))
     (i32.const 32))
+  ;; list<string> at (pointer, count), each string a (pointer, length) pair → list<u8> at 16:
+  ;; each string's length (u32, little-endian) and then its bytes, one after another.
+  (func $packed (param $ptr i32) (param $n i32) (result i32)
+    (local $i i32) (local $total i32) (local $out i32) (local $o i32) (local $at i32) (local $len i32)
+    (block $sized
+      (loop $size
+        (br_if $sized (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $total (i32.add (local.get $total)
+          (i32.add (i32.const 4) (i32.load offset=4 (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 3)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $size)))
+    (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get $total)))
+    (local.set $o (local.get $out))
+    (local.set $i (i32.const 0))
+    (block $copied
+      (loop $copy
+        (br_if $copied (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $len (i32.load offset=4 (local.get $at)))
+        (i32.store (local.get $o) (local.get $len))
+        (memory.copy (i32.add (local.get $o) (i32.const 4)) (i32.load (local.get $at)) (local.get $len))
+        (local.set $o (i32.add (local.get $o) (i32.add (i32.const 4) (local.get $len))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $copy)))
+    (i32.store (i32.const 16) (local.get $out))
+    (i32.store (i32.const 20) (local.get $total))
+    (i32.const 16))
+  (export "keel:text/utf8@0.1.0#encode-packed" (func $packed))
+  (export "cabi_post_keel:text/utf8@0.1.0#encode-packed" (func $reset))
   (export "keel:text/utf8@0.1.0#decode" (func $decode))
   (export "cabi_post_keel:text/utf8@0.1.0#decode" (func $reset))
   (export "keel:text/utf8@0.1.0#encode" (func $same))

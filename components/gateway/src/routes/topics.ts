@@ -2,7 +2,7 @@
 import type { Request, Response } from "../http-types.ts";
 import type { Route } from "../route-table.ts";
 import { errorResponse, jsonResponse } from "../errors.ts";
-import { decodeText, decodeUtf8Strict, encodeTexts, fromBase64, toBase64 } from "../text.ts";
+import { decodeText, decodeUtf8Strict, encodePackedTexts, encodeTexts, fromBase64, toBase64 } from "../text.ts";
 
 const EMPTY = new Uint8Array(0);
 import { limitParam, offsetParam } from "../query.ts";
@@ -20,7 +20,7 @@ const decodeTopic = ([raw]: string[]) => {
  * A batch body: JSON `{"records": [...]}` where each record is a string (stored as UTF-8) or
  * `{"base64": "..."}`; any other content type is one record of raw bytes.
  */
-function parseBatch(req: Request): { records: Uint8Array[] } | { error: Response } {
+function parseBatch(req: Request): { records: Uint8Array[] } | { packed: Uint8Array } | { error: Response } {
   const body = req.body ?? new Uint8Array(0);
   const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json") return { records: [body] };
@@ -48,6 +48,8 @@ function parseBatch(req: Request): { records: Uint8Array[] } | { error: Response
       records.push(bytes);
     } else return { error: errorResponse(400, "bad_batch", `records[${i}] must be a string or {"base64": "..."}`) };
   }
+  // All text (what JSON clients send): packed in one list, as storage's frame holds them.
+  if (texts.length === list.length) return { packed: encodePackedTexts(texts) };
   const encoded = encodeTexts(texts);
   for (let k = 0; k < textAt.length; k++) records[textAt[k]] = encoded[k];
   return { records };
@@ -89,9 +91,9 @@ export const topicRoutes: Route[] = [
         cls: "write",
         run: ({ req, svc, params: [topic] }) => {
           if (req.body === null) return errorResponse(413, "too_large", `body is larger than ${MAX_BODY_BYTES} bytes`);
-          const payloads = parseBatch(req);
-          if ("error" in payloads) return payloads.error;
-          const offsets = svc.log.append(topic, payloads.records);
+          const batch = parseBatch(req);
+          if ("error" in batch) return batch.error;
+          const offsets = "packed" in batch ? svc.log.appendPacked(topic, batch.packed) : svc.log.append(topic, batch.records);
           return jsonResponse(200, { topic, offsets });
         },
       },
