@@ -86,7 +86,7 @@ export const kv = guarded<typeof Kv>({
 
 export const log = guarded<typeof Log>({
   append: (topic, payloads) => range(open().append(topic, payloads.map(bytes))),
-  appendPacked: (topic, records) => range(open().appendPacked(topic, bytes(records))),
+  appendPacked: (topic, records) => open().appendPacked(topic, bytes(records)),
   read: (topic, from, max) => open().log.read(topic, from, max),
   topics: () => open().log.topics(),
 });

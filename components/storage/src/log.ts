@@ -32,6 +32,12 @@ export interface LogRecord {
   payload: Uint8Array;
 }
 
+/** Where a batch landed: offsets `first` … `first + count - 1`. */
+export interface Appended {
+  first: number;
+  count: number;
+}
+
 export interface Segment {
   base: number;
   name: string;
@@ -169,17 +175,18 @@ export class TopicLog {
       total += p.length;
     }
     if (total > MAX_BATCH_BYTES) throw storageError("too-large", `batch is ${total} bytes; the limit is ${MAX_BATCH_BYTES}`);
-    return this.appendBody(topic, encodeBody(this.now(), payloads), payloads.length);
+    const { first } = this.appendBody(topic, encodeBody(this.now(), payloads), payloads.length);
+    return payloads.map((_, i) => first + i);
   }
 
   /**
    * `append` of a batch packed as a frame holds its records (each its u32 length, then its
    * bytes: keel:text/utf8 encode-packed): checked whole first, as `append` checks its list.
    */
-  appendPacked(topic: string, packed: Uint8Array): number[] {
+  appendPacked(topic: string, packed: Uint8Array): Appended {
     checkTopic(topic);
     const count = this.packedCount(packed);
-    if (count === 0) return [];
+    if (count === 0) return { first: 0, count: 0 };
     return this.appendBody(topic, encodePackedBody(this.now(), packed, count), count);
   }
 
@@ -200,7 +207,7 @@ export class TopicLog {
   }
 
   /** Write a frame body (`encodeBody`) of `count` records at the end of the topic. */
-  private appendBody(topic: string, body: Uint8Array, count: number): number[] {
+  private appendBody(topic: string, body: Uint8Array, count: number): Appended {
     const tdir = `${this.root}/${topic}`;
     this.dir.mkdirp(tdir);
     // NOTE: every instance appending to this topic serialises here; the frame is written whole
@@ -220,7 +227,7 @@ export class TopicLog {
     });
     // False only when retention removed the segment meanwhile: its records are gone either way.
     if (this.dir.sync(`${tdir}/${done.seg.name}`)) this.writeHint(tdir, done.seg, done.end, done.next + count);
-    return Array.from({ length: count }, (_, i) => done.next + i);
+    return { first: done.next, count };
   }
 
   /** Up to `max` records from offset `from` (records before the oldest kept one are gone). */

@@ -6,7 +6,7 @@
 import { withLock, STALE_MS, type Dir } from "@keel/wasi-dir";
 import { storageError } from "./errors.ts";
 import { Kv, type ApplyOutcome, type Change, type ConflictRecord, type Fallback, type KeyedVersion, type RemoteVersion, type Resolver } from "./kv.ts";
-import { TopicLog } from "./log.ts";
+import { TopicLog, type Appended } from "./log.ts";
 import { Counters } from "./counters.ts";
 import { RequestLog } from "./request-log.ts";
 import type { StorageSettings } from "./settings.ts";
@@ -167,11 +167,11 @@ export class Store {
   }
 
   /** `append` of a packed batch (TopicLog.appendPacked): the same checks, limits and charge. */
-  appendPacked(topic: string, packed: Uint8Array): number[] {
+  appendPacked(topic: string, packed: Uint8Array): Appended {
     return this.appendSized(topic, packed.length + 36, () => this.log.appendPacked(topic, packed));
   }
 
-  private appendSized(topic: string, size: number, write: () => number[]): number[] {
+  private appendSized<T>(topic: string, size: number, write: () => T): T {
     if (this.settings.syncedTopics.includes(topic)) this.checkQueue(topic, this.log, topic);
     this.ensureRoom(size);
     const offsets = write();

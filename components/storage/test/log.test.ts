@@ -175,10 +175,10 @@ describe("TopicLog", () => {
     it("append as `append` does: the same frames, offsets and records", () => {
       const log = make();
       clock = 5;
-      expect(log.appendPacked("p", pack(b("one"), b(""), b("three")))).toEqual([0, 1, 2]);
+      expect(log.appendPacked("p", pack(b("one"), b(""), b("three")))).toEqual({ first: 0, count: 3 });
       expect(log.append("p", [b("four")])).toEqual([3]);
-      expect(log.appendPacked("p", pack(b("five")))).toEqual([4]);
-      expect(log.appendPacked("p", new Uint8Array(0))).toEqual([]);
+      expect(log.appendPacked("p", pack(b("five")))).toEqual({ first: 4, count: 1 });
+      expect(log.appendPacked("p", new Uint8Array(0))).toEqual({ first: 0, count: 0 });
       expect(log.read("p", 0, 10).map((r) => [r.offset, s(r.payload), r.timestampMs])).toEqual([[0, "one", 5], [1, "", 5], [2, "three", 5], [3, "four", 5], [4, "five", 5]]);
       expect(log.verify("p")).toEqual([]);
       // Byte for byte the frame `append` writes for the same records.
