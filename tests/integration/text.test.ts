@@ -3,24 +3,14 @@
 // bytes; and @keel/bytes decodeUtf8 using it for long runs.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeUtf8, useUtf8Decoder } from "@keel/bytes";
+import { decodeUtf8, packRecords, useUtf8Decoder } from "@keel/bytes";
 import { hostInterface } from "../helpers/host-component.ts";
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
 type Utf8 = { decode(b: Uint8Array): string | null | undefined; encode(s: string): Uint8Array; encodePacked(list: string[]): Uint8Array };
 
 /** Each text's UTF-8 bytes after their u32 little-endian length, as storage's append-packed takes them. */
-function packed(list: string[]): Uint8Array {
-  const parts = list.map((t) => new TextEncoder().encode(t));
-  const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    new DataView(out.buffer).setUint32(o, p.length, true);
-    out.set(p, o + 4);
-    o += 4 + p.length;
-  }
-  return out;
-}
+const packed = (list: string[]) => packRecords(list.map((t) => new TextEncoder().encode(t)));
 
 let utf8: Utf8;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 // Text and base64 helpers the router needs, without engine globals (QuickJS has no
 // TextEncoder/TextDecoder).
-import { encodeUtf8, decodeUtf8, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, packRecords, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 
 export { toBase64, fromBase64 } from "@keel/bytes";
 
@@ -41,17 +41,7 @@ export function encodeTexts(list: string[]): Uint8Array[] {
  * returns one list, where encodeTexts returns one per record to hand on one by one.
  */
 export function encodePackedTexts(list: string[]): Uint8Array {
-  if (native) return native.encodePacked(list);
-  const parts = list.map(encodeText);
-  const out = new Uint8Array(parts.reduce((a, p) => a + 4 + p.length, 0));
-  const v = new DataView(out.buffer);
-  let o = 0;
-  for (const p of parts) {
-    v.setUint32(o, p.length, true);
-    out.set(p, o + 4);
-    o += 4 + p.length;
-  }
-  return out;
+  return native ? native.encodePacked(list) : packRecords(list.map(encodeText));
 }
 
 /** Strict UTF-8: throws on malformed bytes (ASCII runs decode natively, in @keel/bytes). */

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { TopicLog } from "../src/log.ts";
 import { DEFAULT_SETTINGS, type StorageSettings } from "../src/settings.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
+import { packRecords } from "@keel/bytes";
 
 const b = (s: string) => new TextEncoder().encode(s);
 const s = (u: Uint8Array) => new TextDecoder().decode(u);
@@ -160,17 +161,7 @@ describe("TopicLog", () => {
   });
 
   describe("packed batches (append-packed)", () => {
-    /** Each record's u32 little-endian length, then its bytes. */
-    const pack = (...records: Uint8Array[]) => {
-      const out = new Uint8Array(records.reduce((a, r) => a + 4 + r.length, 0));
-      let o = 0;
-      for (const r of records) {
-        new DataView(out.buffer).setUint32(o, r.length, true);
-        out.set(r, o + 4);
-        o += 4 + r.length;
-      }
-      return out;
-    };
+    const pack = (...records: Uint8Array[]) => packRecords(records);
 
     it("append as `append` does: the same frames, offsets and records", () => {
       const log = make();
