@@ -1,5 +1,7 @@
-// Compression done outside this package's JavaScript: a component wires keel:text/gzip here
-// (libdeflate, compiled: components/gzip); plain Node leaves it unset and fflate does the work.
+// Compression for the wire: keel:text/gzip (libdeflate, compiled: components/gzip) when a
+// component wires it in, fflate in plain Node (tests, the Node host's cloud tier). The one place
+// that chooses between them and at what level.
+import { deflateSync, gunzipSync, gzipSync } from "fflate";
 
 export interface Gzip {
   compress(data: Uint8Array, level: number): Uint8Array;
@@ -16,7 +18,24 @@ export function useGzip(gzip: Gzip): void {
   compiled = gzip;
 }
 
-/** The compiled codec when one is wired in. */
-export function compiledGzip(): Gzip | undefined {
-  return compiled;
+/**
+ * The compression level: 6 compiled (a 366 KB batch in ~3 ms, 15% smaller than level 1's ~2 ms);
+ * 1 with fflate's gzip, where level 6 made a 2,400-record sync in QuickJS take ~1.4× as long for
+ * 9% fewer bytes.
+ */
+const COMPILED_LEVEL = 6;
+
+/** One gzip member holding `data`. */
+export function gzip(data: Uint8Array): Uint8Array {
+  return compiled ? compiled.compress(data, COMPILED_LEVEL) : gzipSync(data, { level: 1 });
+}
+
+/** What one gzip member holds; throws when it is not valid gzip (compiled: or holds more than `max` bytes). */
+export function gunzip(data: Uint8Array, max: number): Uint8Array {
+  return compiled ? compiled.decompress(data, max) : gunzipSync(data);
+}
+
+/** `data` as a raw deflate stream (fflate's inflateSync reads either codec's). */
+export function deflate(data: Uint8Array): Uint8Array {
+  return compiled ? compiled.deflate(data, COMPILED_LEVEL) : deflateSync(data);
 }

@@ -6,12 +6,11 @@
 // [offset, timestamp ms, base64 payload]. Stored on the receiving side, a topic record is an
 // envelope {o: sender's offset, t, b} in `<topic>--<sender>`, so where the sender is is read from
 // the same write as the records. End-to-end topics seal each payload (seal.ts).
-import { gzipSync, gunzipSync } from "fflate";
 import { encodeUtf8, encodeUtf8Many, decodeUtf8, toBase64, fromBase64, isBase64 } from "@keel/bytes";
 import { checkKey, isReplicableTopic, parseHlc, scopedTopic, witErrorText, type Origin } from "@keel/model";
 
 import { WireError } from "./errors.ts";
-import { compiledGzip } from "./codec.ts";
+import { gunzip, gzip } from "./codec.ts";
 
 export { useGzip, type Gzip } from "./codec.ts";
 
@@ -38,19 +37,11 @@ export interface KeyState {
 
 export interface LogRecord { offset: number; timestampMs: number; payload: Uint8Array }
 
-/**
- * The compression level: 6 compiled (a 366 KB batch in ~3 ms, 15% smaller than level 1's ~2 ms);
- * 1 with fflate, where level 6 made a 2,400-record sync in QuickJS take ~1.4× as long for 9%
- * fewer bytes (plain Node keeps fflate: tests, the Node host's cloud tier).
- */
-const COMPILED_LEVEL = 6;
-
 /** Any wire document as JSON, gzip-compressed when asked. */
 export function encodeBody(doc: unknown, compress: boolean): { body: Uint8Array; raw: number } {
   const json = encodeUtf8(JSON.stringify(doc));
   if (!compress) return { body: json, raw: json.length };
-  const compiled = compiledGzip();
-  return { body: compiled ? compiled.compress(json, COMPILED_LEVEL) : gzipSync(json, { level: 1 }), raw: json.length };
+  return { body: gzip(json), raw: json.length };
 }
 
 /** A batch body: gzip or plain JSON, refused when it would inflate past MAX_BATCH_BYTES. */
@@ -60,8 +51,7 @@ export function decodeBody(body: Uint8Array): unknown {
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (v.getUint32(body.length - 4, true) > MAX_BATCH_BYTES) throw new WireError(`batch inflates past ${MAX_BATCH_BYTES} bytes`);
     try {
-      const compiled = compiledGzip();
-      json = compiled ? compiled.decompress(body, MAX_BATCH_BYTES) : gunzipSync(body);
+      json = gunzip(body, MAX_BATCH_BYTES);
     } catch {
       throw new WireError("batch is not valid gzip");
     }

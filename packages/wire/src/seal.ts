@@ -21,8 +21,8 @@
 // The key check (the first 4 bytes of the XChaCha20 keystream under a fixed nonce no seal uses)
 // is what tells a wrong key from a tampered record: AEAD alone cannot tell the two apart.
 import { xchacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { deflateSync, inflateSync } from "fflate";
-import { compiledGzip } from "./codec.ts";
+import { inflateSync } from "fflate";
+import { deflate } from "./codec.ts";
 import { encodeUtf8 } from "@keel/bytes";
 import { WireError } from "./errors.ts";
 import { isKid, parseKeyList } from "./keys.ts";
@@ -94,8 +94,7 @@ export function sealRecord(keys: readonly SealKey[], ctx: SealContext, payload: 
   const nonce = random(NONCE_BYTES);
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES) throw new WireError("the random source gave no nonce");
   // Compress, then encrypt (ciphertext does not compress); only when it saves something.
-  const compiled = compiledGzip();
-  const packed = payload.length <= 32 ? payload : compiled ? compiled.deflate(payload, 6) : deflateSync(payload);
+  const packed = payload.length <= 32 ? payload : deflate(payload);
   const body = new Uint8Array(1 + Math.min(packed.length, payload.length));
   if (packed.length < payload.length) {
     body[0] = 1;
