@@ -6,7 +6,7 @@ import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resolve } from "@keel/model";
 import { NodeDir } from "@keel/wasi-dir/testing";
-import { withLocks } from "@keel/wasi-dir";
+import { SPIN_TRIES, withLock, withLocks } from "@keel/wasi-dir";
 import { Store } from "../src/store.ts";
 import { DEFAULT_SETTINGS } from "../src/settings.ts";
 import type { KeyedVersion } from "../src/kv.ts";
@@ -94,5 +94,31 @@ describe("withLocks", () => {
     const waiting = Object.assign(Object.create(dir) as NodeDir, { sleep: () => { if (++sleeps === 3) fs.rmSync(path.join(root, "b.lock")); } });
     expect(withLocks(waiting, ["c", "b", "a"], Date.now, () => fs.readdirSync(root).filter((n) => n.endsWith(".lock")).sort())).toEqual(["a.lock", "b.lock", "c.lock"]);
     expect(sleeps).toBe(3);
+  });
+
+  it("takes a lock freed within a few tries without sleeping, and sleeps between tries for one held longer", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "keel-locks-"));
+    const dir = new NodeDir(root);
+    const lockFile = path.join(root, "a.lock");
+    let tries = 0;
+    let sleeps = 0;
+    let freeAt = 5;
+    const held = Object.assign(Object.create(dir) as NodeDir, {
+      createExclusive: (p: string, d: Uint8Array) => {
+        if (++tries === freeAt) fs.rmSync(lockFile);
+        return dir.createExclusive(p, d);
+      },
+      sleep: () => void sleeps++,
+    });
+    fs.writeFileSync(lockFile, "");
+    expect(withLock(held, "a", Date.now, () => "ran")).toBe("ran");
+    expect([tries, sleeps]).toEqual([5, 0]);
+    // Held past the tries at once: waited for asleep, one more try after each sleep.
+    tries = 0;
+    freeAt = SPIN_TRIES + 4;
+    fs.writeFileSync(lockFile, "");
+    expect(withLock(held, "a", Date.now, () => "ran")).toBe("ran");
+    expect([tries, sleeps]).toEqual([SPIN_TRIES + 4, 3]);
+    expect(fs.existsSync(lockFile)).toBe(false);
   });
 });

@@ -2,5 +2,5 @@
 // `@keel/wasi-dir/wasi` and the config reader `@keel/wasi-dir/node-config` (both import WASI
 // interfaces, so plain Node code and tests import only this entry; tests use `./testing`).
 export type { Appender, Dir, FileStat } from "./dir.ts";
-export { withLock, withLocks, STALE_MS } from "./lock.ts";
+export { withLock, withLocks, STALE_MS, SPIN_TRIES } from "./lock.ts";
 export { ioError, type IoError } from "./errors.ts";
