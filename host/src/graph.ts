@@ -17,6 +17,7 @@ export const EXPORTER: Record<string, string> = {
   "keel:conflict/merge": "merge-default",
   "keel:text/utf8": "text",
   "keel:text/checksum": "text",
+  "keel:text/base64": "text",
   "keel:text/gzip": "gzip",
 };
 

@@ -96,13 +96,23 @@ async function verifyAll(url: string, acked: Acked): Promise<void> {
   expect([...got.keys()]).toEqual([...Array(got.size).keys()]);
 }
 
+/** verifyAll, failing with what the server printed: that tells a trap from a lost write or a dropped connection. */
+async function verifyOn(node: { url: string; output(): string }, acked: Acked, when: string): Promise<void> {
+  try {
+    await verifyAll(node.url, acked);
+  } catch (e) {
+    const err = e as Error;
+    throw new Error(`${when}: ${err.message} (${(err.cause as Error | undefined)?.message ?? "no cause"})\nserver output:\n${node.output().slice(-4000)}`, { cause: e });
+  }
+}
+
 describe.each<HostKind>(["wasmtime", "node"])("SIGKILL during writes on the %s host", (kind) => {
   it(`loses no acknowledged write over ${CYCLES} kill cycles`, async () => {
     const dataDir = tempDataDir(`crash-${kind}`);
     const acked: Acked = { keys: new Map(), records: new Map(), updated: new Map() };
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const node = await startNode(kind, { dataDir, env: { KEEL_CONFIG: CONFIG } });
-      await verifyAll(node.url, acked);
+      await verifyOn(node, acked, `cycle ${cycle}`);
       const stop = { now: false };
       const running = load(node.url, cycle, acked, stop);
       await new Promise((r) => setTimeout(r, 150 + Math.random() * 450));
@@ -111,7 +121,7 @@ describe.each<HostKind>(["wasmtime", "node"])("SIGKILL during writes on the %s h
       await running;
     }
     const node = await startNode(kind, { dataDir, env: { KEEL_CONFIG: CONFIG } });
-    await verifyAll(node.url, acked);
+    await verifyOn(node, acked, "after the last cycle");
     await node.stop();
     const compact = await runCli("wasmtime", dataDir, ["compact"]);
     expect(compact.code, compact.stderr).toBe(0);

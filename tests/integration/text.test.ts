@@ -3,7 +3,7 @@
 // bytes; and @keel/bytes decodeUtf8 using it for long runs.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeUtf8, packRecords, useUtf8Decoder } from "@keel/bytes";
+import { decodeUtf8, packRecords, toBase64, toBase64All, useBase64Encoder, useUtf8Decoder } from "@keel/bytes";
 import { hostInterface } from "../helpers/host-component.ts";
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
@@ -76,5 +76,49 @@ describe("keel:text/utf8 encode-packed", () => {
     const big = Array.from({ length: 1000 }, (_, i) => `record-${i}-${"é€😀".repeat(40)}`);
     expect(utf8.encodePacked(big)).toEqual(packed(big));
     for (let i = 0; i < 200; i++) expect(utf8.encodePacked(["a", "bc"])).toEqual(packed(["a", "bc"]));
+  });
+});
+
+describe("keel:text/base64 encode-all", () => {
+  type Base64 = { encodeAll(items: Uint8Array[]): string[] };
+  let b64: Base64;
+  beforeAll(async () => {
+    b64 = await hostInterface<Base64>("text", "keel:text/base64");
+  });
+  const reference = (b: Uint8Array) => Buffer.from(b).toString("base64");
+
+  it("gives what Node's base64 gives for each item, in order (generated lists, empty items, every length mod 3)", () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 30 }), (items) => {
+      expect(b64.encodeAll(items)).toEqual(items.map(reference));
+    }), { numRuns: 2000 });
+    expect(b64.encodeAll([])).toEqual([]);
+    const cases = [[], [0], [0, 0], [0, 0, 0], [255], [255, 255], [255, 255, 255], [0xfb, 0xff], [0x3e, 0x3f, 0xfe]].map((c) => Uint8Array.from(c));
+    expect(b64.encodeAll(cases)).toEqual(cases.map(reference));
+  });
+
+  it("encodes a batch larger than its memory's first page, and the instance goes on", () => {
+    const big = Array.from({ length: 500 }, (_, i) => Uint8Array.from({ length: 300 + i }, (_, k) => (k * 7 + i) & 255));
+    expect(b64.encodeAll(big)).toEqual(big.map(reference));
+    const one = Uint8Array.from({ length: 1 << 20 }, (_, k) => (k * 31) & 255);
+    expect(b64.encodeAll([one])).toEqual([reference(one)]);
+    for (let i = 0; i < 200; i++) expect(b64.encodeAll([Uint8Array.of(1, 2), Uint8Array.of(3)])).toEqual(["AQI=", "Aw=="]);
+  });
+
+  it("@keel/bytes toBase64 and toBase64All use it once wired, and give the same text as without it", () => {
+    const items = Array.from({ length: 40 }, (_, i) => Uint8Array.from({ length: i * 3 + (i % 3) }, (_, k) => (k + i) & 255));
+    const plain = items.map((b) => toBase64(b));
+    expect(toBase64All(items)).toEqual(plain);
+    let calls = 0;
+    useBase64Encoder((list) => (calls++, b64.encodeAll(list)));
+    try {
+      expect(toBase64All(items)).toEqual(plain);
+      expect(calls).toBe(1);
+      expect(items.map((b) => toBase64(b))).toEqual(plain);
+      // Items under 16 bytes stay in JavaScript; the rest are one call each.
+      expect(calls).toBe(1 + items.filter((b) => b.length >= 16).length);
+      expect(plain).toEqual(items.map(reference));
+    } finally {
+      useBase64Encoder(undefined as never);
+    }
   });
 });

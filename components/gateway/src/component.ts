@@ -8,6 +8,8 @@ import * as membership from "keel:mesh/membership@0.1.0";
 import { coreServices, instanceFlags } from "./core-services.ts";
 import { decode, encode, encodeAll, encodePacked } from "keel:text/utf8@0.1.0";
 import { useEncoder } from "./text.ts";
+import { encodeAll as base64All } from "keel:text/base64@0.1.0";
+import { useBase64Encoder } from "@keel/bytes";
 import { gatewayExports } from "./exports.ts";
 import { runSync, type Io } from "./sync-runner.ts";
 import { request } from "./wasi-http-client.ts";
@@ -81,5 +83,6 @@ function afterResponse(): void {
 }
 
 useEncoder({ encode, encodeAll, encodePacked, decode });
+useBase64Encoder(base64All);
 
 export const { incomingHandler, http } = gatewayExports(services, afterResponse);

@@ -2,7 +2,7 @@
 // TextEncoder/TextDecoder).
 import { encodeUtf8, decodeUtf8, packRecords, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 
-export { toBase64, fromBase64 } from "@keel/bytes";
+export { toBase64, toBase64All, fromBase64 } from "@keel/bytes";
 
 /** A native UTF-8 encoder: keel:text/utf8 in the components (the canonical ABI encodes). */
 export interface Utf8Encoder {

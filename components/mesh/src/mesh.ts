@@ -16,7 +16,7 @@
 //   forever, so a healed partition heals the mesh with no restart.
 import type { Dir } from "@keel/wasi-dir";
 import { withLock } from "@keel/wasi-dir";
-import { decodeUtf8, encodeUtf8, isBase64, toBase64 } from "@keel/bytes";
+import { decodeUtf8, encodeUtf8, isBase64, toBase64All } from "@keel/bytes";
 import { isNodeId, scopedTopic } from "@keel/model";
 import { WireError, checkKvItem, decodeBody, envelopes, envelopeOffset, kvItems, type KeyState, type KvItem, type LogRecord, type RemoteVersion } from "@keel/wire";
 import { trimUrl, type MeshConfig } from "./config.ts";
@@ -409,7 +409,7 @@ export class Mesh {
         const from = typeof tv[origin] === "number" ? tv[origin] : 0;
         if (budget <= 0 || from >= end) continue;
         const recs = origin === this.cfg.node
-          ? this.storage.read(topic, from, Math.min(budget, end - from)).map((r): Rec => [r.offset, r.timestampMs, toBase64(r.payload)])
+          ? this.ownRecords(topic, from, Math.min(budget, end - from))
           : this.relayed(scopedTopic(topic, origin), from, budget);
         if (!recs.length) continue;
         (out[topic] ??= {})[origin] = recs;
@@ -417,6 +417,13 @@ export class Mesh {
       }
     }
     return out;
+  }
+
+  /** This node's own records of `topic` from offset `from`, each in base64 (one call for all). */
+  private ownRecords(topic: string, from: number, max: number): Rec[] {
+    const recs = this.storage.read(topic, from, max);
+    const b64 = toBase64All(recs.map((r) => r.payload));
+    return recs.map((r, i): Rec => [r.offset, r.timestampMs, b64[i]]);
   }
 
   /** Records of another origin held here, from its offset `from` on (envelopes are in origin order). */

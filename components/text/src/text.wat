@@ -11,12 +11,17 @@
 ;; keel:text/utf8 encode-packed — the strings (lowered as for encode-all) copied into one list,
 ;; each after its length: a batch of records as keel:storage/log append-packed takes it.
 ;;
+;; keel:text/base64 encode-all — each list<u8> of a list<list<u8>> in standard base64 with
+;; padding, into one allocation: the n (pointer, length) pairs of the list<string>, then the
+;; strings' bytes. The alphabet is a data segment at 1088..1152.
+;;
 ;; keel:text/checksum — CRC-32 (reflected 0xEDB88320, as @keel/bytes computes it) a byte at a
 ;; time from a 256-entry table at 64..1088, built by the start function.
 (module
   (memory (export "memory") 1)
   ;; Arguments are lowered here by the caller through cabi_realloc; reset after each call.
   (global $heap (mut i32) (i32.const 2048))
+  (data (i32.const 1088) "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
   (func $table
     (local $n i32) (local $c i32) (local $k i32)
     (loop $each
@@ -143,6 +148,66 @@
     (i32.store (i32.const 16) (local.get $out))
     (i32.store (i32.const 20) (local.get $total))
     (i32.const 16))
+  ;; list<list<u8>> at (pointer, count) → list<string> at 16, as described at the top.
+  (func $b64all (param $ptr i32) (param $n i32) (result i32)
+    (local $i i32) (local $total i32) (local $out i32) (local $dst i32) (local $at i32)
+    (local $src i32) (local $len i32) (local $end i32) (local $v i32) (local $start i32)
+    (local.set $total (i32.shl (local.get $n) (i32.const 3)))
+    (block $sized
+      (loop $size
+        (br_if $sized (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $total (i32.add (local.get $total) (i32.shl
+          (i32.div_u (i32.add (i32.load offset=4 (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 3)))) (i32.const 2)) (i32.const 3))
+          (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $size)))
+    (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (local.get $total)))
+    (local.set $dst (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $i (i32.const 0))
+    (block $all
+      (loop $item
+        (br_if $all (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $src (i32.load (local.get $at)))
+        (local.set $len (i32.load offset=4 (local.get $at)))
+        (local.set $start (local.get $dst))
+        (local.set $end (i32.add (local.get $src) (i32.sub (local.get $len) (i32.rem_u (local.get $len) (i32.const 3)))))
+        (block $whole
+          (loop $three
+            (br_if $whole (i32.ge_u (local.get $src) (local.get $end)))
+            (local.set $v (i32.or (i32.or
+              (i32.shl (i32.load8_u (local.get $src)) (i32.const 16))
+              (i32.shl (i32.load8_u offset=1 (local.get $src)) (i32.const 8)))
+              (i32.load8_u offset=2 (local.get $src))))
+            (i32.store8 (local.get $dst) (i32.load8_u offset=1088 (i32.shr_u (local.get $v) (i32.const 18))))
+            (i32.store8 offset=1 (local.get $dst) (i32.load8_u offset=1088 (i32.and (i32.shr_u (local.get $v) (i32.const 12)) (i32.const 63))))
+            (i32.store8 offset=2 (local.get $dst) (i32.load8_u offset=1088 (i32.and (i32.shr_u (local.get $v) (i32.const 6)) (i32.const 63))))
+            (i32.store8 offset=3 (local.get $dst) (i32.load8_u offset=1088 (i32.and (local.get $v) (i32.const 63))))
+            (local.set $src (i32.add (local.get $src) (i32.const 3)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (br $three)))
+        ;; One or two bytes left: two or three characters, then "=" to four.
+        (if (i32.rem_u (local.get $len) (i32.const 3))
+          (then
+            (local.set $v (i32.shl (i32.load8_u (local.get $src)) (i32.const 16)))
+            (if (i32.eq (i32.rem_u (local.get $len) (i32.const 3)) (i32.const 2))
+              (then (local.set $v (i32.or (local.get $v) (i32.shl (i32.load8_u offset=1 (local.get $src)) (i32.const 8))))))
+            (i32.store8 (local.get $dst) (i32.load8_u offset=1088 (i32.shr_u (local.get $v) (i32.const 18))))
+            (i32.store8 offset=1 (local.get $dst) (i32.load8_u offset=1088 (i32.and (i32.shr_u (local.get $v) (i32.const 12)) (i32.const 63))))
+            (i32.store8 offset=2 (local.get $dst) (if (result i32) (i32.eq (i32.rem_u (local.get $len) (i32.const 3)) (i32.const 2))
+              (then (i32.load8_u offset=1088 (i32.and (i32.shr_u (local.get $v) (i32.const 6)) (i32.const 63))))
+              (else (i32.const 61))))
+            (i32.store8 offset=3 (local.get $dst) (i32.const 61))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+        (i32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 3))) (local.get $start))
+        (i32.store offset=4 (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 3))) (i32.sub (local.get $dst) (local.get $start)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $item)))
+    (i32.store (i32.const 16) (local.get $out))
+    (i32.store (i32.const 20) (local.get $n))
+    (i32.const 16))
+  (export "keel:text/base64@0.1.0#encode-all" (func $b64all))
+  (export "cabi_post_keel:text/base64@0.1.0#encode-all" (func $reset))
   (export "keel:text/utf8@0.1.0#encode-packed" (func $packed))
   (export "cabi_post_keel:text/utf8@0.1.0#encode-packed" (func $reset))
   (export "keel:text/utf8@0.1.0#decode" (func $decode))

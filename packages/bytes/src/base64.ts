@@ -15,7 +15,32 @@ const VALUES = (() => {
 const PAD = 61; // "="
 const CHUNK = 4096;
 
+/**
+ * Items this long go to a native encoder once a component wires one: a component call and its
+ * list lowering cost more than QuickJS's loop over a few bytes.
+ */
+const NATIVE_MIN_BYTES = 16;
+let native: ((items: Uint8Array[]) => string[]) | undefined;
+
+/** Encode natively: a component wires keel:text/base64 encode-all here. */
+export function useBase64Encoder(encodeAll: (items: Uint8Array[]) => string[]): void {
+  native = encodeAll;
+}
+
+/**
+ * Each item in base64, as toBase64 writes it: with a native encoder, in one call for the whole
+ * list (a batch's records), else one at a time.
+ */
+export function toBase64All(items: Uint8Array[]): string[] {
+  if (!native || items.length === 0) return items.map(encode);
+  return native(items);
+}
+
 export function toBase64(b: Uint8Array): string {
+  return native && b.length >= NATIVE_MIN_BYTES ? native([b])[0] : encode(b);
+}
+
+function encode(b: Uint8Array): string {
   const out = new Uint8Array(Math.ceil(b.length / 3) * 4);
   let o = 0;
   let i = 0;

@@ -1,7 +1,7 @@
 // /v1/kv: values by key, versions in ETag, compare-and-set with If-Match.
 import type { MethodSpec, Route } from "../route-table.ts";
 import { errorResponse, jsonResponse } from "../errors.ts";
-import { toBase64 } from "../text.ts";
+import { toBase64, toBase64All } from "../text.ts";
 import { limitParam } from "../query.ts";
 import { MAX_BODY_BYTES } from "../limits.ts";
 import { hlcJson } from "./stamps.ts";
@@ -58,8 +58,9 @@ export const kvRoutes: Route[] = [
           const limit = limitParam(query, "limit", 100, 1000);
           if (typeof limit !== "number") return limit;
           const page = svc.kv.scan(query.get("prefix") ?? "", query.get("cursor"), limit);
+          const b64 = toBase64All(page.entries.map((e) => e.value));
           return jsonResponse(200, {
-            entries: page.entries.map((e) => ({ key: e.key, version: e.version, value_base64: toBase64(e.value) })),
+            entries: page.entries.map((e, i) => ({ key: e.key, version: e.version, value_base64: b64[i] })),
             next_cursor: page.nextCursor ?? null,
           });
         },

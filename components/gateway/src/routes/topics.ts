@@ -2,7 +2,7 @@
 import type { Request, Response } from "../http-types.ts";
 import type { Route } from "../route-table.ts";
 import { errorResponse, jsonResponse } from "../errors.ts";
-import { decodeText, decodeUtf8Strict, encodePackedTexts, encodeTexts, fromBase64, toBase64 } from "../text.ts";
+import { decodeText, decodeUtf8Strict, encodePackedTexts, encodeTexts, fromBase64, toBase64All } from "../text.ts";
 
 const EMPTY = new Uint8Array(0);
 import { limitParam, offsetParam } from "../query.ts";
@@ -85,9 +85,10 @@ export const topicRoutes: Route[] = [
           if (typeof from !== "number") return from;
           if (typeof max !== "number") return max;
           const records = svc.log.read(topic, from, max);
+          const b64 = toBase64All(records.map((r) => r.payload));
           return jsonResponse(200, {
             topic,
-            records: records.map((r) => ({ offset: r.offset, timestamp_ms: r.timestampMs, value: textOrNull(r.payload), value_base64: toBase64(r.payload) })),
+            records: records.map((r, i) => ({ offset: r.offset, timestamp_ms: r.timestampMs, value: textOrNull(r.payload), value_base64: b64[i] })),
             next: records.length ? records[records.length - 1].offset + 1 : from,
           });
         },
