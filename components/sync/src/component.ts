@@ -7,7 +7,7 @@ import * as kv from "keel:storage/kv@0.1.0";
 import * as log from "keel:storage/log@0.1.0";
 import * as replication from "keel:storage/replication@0.1.0";
 import { getRandomBytes } from "wasi:random/random@0.2.12";
-import { decode, encode } from "keel:text/utf8@0.1.0";
+import { decode, encode, encodePacked } from "keel:text/utf8@0.1.0";
 import { compress, decompress, deflate } from "keel:text/gzip@0.1.0";
 import { encodeAll as base64All } from "keel:text/base64@0.1.0";
 import { useBase64Encoder, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
@@ -32,6 +32,7 @@ const num = (v: number | bigint | null | undefined): number | null => (v === nul
 const storage: Storage = {
   applyMany: (versions) => kv.applyMany(versions.map(({ key, remote }) => [key, remote])),
   append: (topic, payloads) => void log.append(topic, payloads),
+  appendTexts: (topic, texts) => void log.appendPacked(topic, encodePacked(texts)),
   read: (topic, from, max) => log.read(topic, from, max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
   keyChanges: (from, max, collapse) => {
     const c = replication.keyChanges(from, max, collapse);

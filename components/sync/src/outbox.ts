@@ -13,11 +13,11 @@
 // open each one before storing anything. A record that cannot be opened refuses the whole pulled
 // batch, and is counted (`sync/sealed-refused`, keel_sync_sealed_refused_total).
 import { withLock, type Dir } from "@keel/wasi-dir";
-import { encodeUtf8, encodeUtf8Many, decodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, fromBase64, toBase64 } from "@keel/bytes";
 import { isNodeId } from "@keel/model";
 import type { SyncConfig } from "./config.ts";
 import {
-  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelopes, envelopeOffset, kvItems, openRecord, SealError, sealedHeader, sealRecord, topicItem,
+  checkKvItem, checkTopicItem, decodeBody, encodeBody, envelopeOffset, envelopeText, kvItems, openRecord, SealError, sealedHeader, sealRecord, topicItem,
   type BatchDoc, type KeyState, type KvItem, type LogRecord, type PullDoc, type RemoteVersion, type SealRefusal, type StoredRecord, type TopicItem,
 } from "@keel/wire";
 import { WireError as SyncError } from "@keel/wire";
@@ -50,6 +50,11 @@ export interface Storage {
   /** Versions from another node, applied together (keel:storage/kv apply-many); the outcomes in order. */
   applyMany(versions: { key: string; remote: RemoteVersion }[]): string[];
   append(topic: string, payloads: Uint8Array[]): void;
+  /**
+   * Text records (envelopes), stored as UTF-8: the component packs a batch into one list
+   * (keel:text/utf8 encode-packed → keel:storage/log append-packed) instead of one per record.
+   */
+  appendTexts(topic: string, texts: string[]): void;
   read(topic: string, from: number, max: number): LogRecord[];
   keyChanges(from: number, max: number, collapse: boolean): { keys: KeyState[]; read: number; last: number | null };
   lastRecord(topic: string): LogRecord | null;
@@ -298,8 +303,8 @@ export class Sync {
   private storeFresh(target: string, records: StoredRecord[], forward?: { topic: string; from: string }): { stored: number; duplicates: number } {
     const last = envelopeOffset(this.storage.lastRecord(target));
     const fresh = records.filter(([o]) => o > last);
-    if (fresh.length && forward) this.storage.append(forward.topic, encodeUtf8Many(fresh.map(([o, t, b]) => JSON.stringify({ n: forward.from, o, t, b }))));
-    if (fresh.length) this.storage.append(target, envelopes(fresh));
+    if (fresh.length && forward) this.storage.appendTexts(forward.topic, fresh.map(([o, t, b]) => JSON.stringify({ n: forward.from, o, t, b })));
+    if (fresh.length) this.storage.appendTexts(target, fresh.map(envelopeText));
     return { stored: fresh.length, duplicates: records.length - fresh.length };
   }
 

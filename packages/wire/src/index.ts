@@ -111,7 +111,8 @@ export function checkTopicItem(t: TopicItem, sender: string): { topic: string; t
   return { topic: t.t, target: scopedTopic(t.t, sender), records: t.r };
 }
 
-const envelopeText = ([o, t, b, n, p]: StoredRecord) => JSON.stringify(n === undefined ? { o, t, b } : { o, t, b, n, p });
+/** The stored form of a received record as text: {o, t, b}, plus n and p (origin and its offset) when opened. */
+export const envelopeText = ([o, t, b, n, p]: StoredRecord): string => JSON.stringify(n === undefined ? { o, t, b } : { o, t, b, n, p });
 
 /**
  * The stored form of each received record ({o, t, b}, plus n and p: origin and its offset,
