@@ -4,7 +4,7 @@
 // (wasmtime serve's default) pays no start-up scan. Every write is stamped with a hybrid
 // logical clock; versions that arrive from other nodes (`apply`) go through conflict
 // resolution, and deletes are tombstones so they replicate too.
-import { withLock, withLocks, type Dir } from "@keel/wasi-dir";
+import { withLock, withLocks, type Dir, type FileWrite } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
 import { checkKey, fileName, keyHex, keyOfName } from "./keys.ts";
 import { decodeFile, encodeRecord, isSlotted, slotBytes, slottedFile, MAX_SLOTTED_RECORD, SLOT_HEADER, type Part, type Origin, type Slots, type StoredValue } from "./record.ts";
@@ -218,9 +218,9 @@ export class Kv {
       });
       if (changes.length) this.opts.beforeChange?.(changes);
       this.index.add(...[...keys.values()].filter((k) => k.isNew && k.changed).map((k) => keyHex(k.key)));
-      let renamed = false;
-      for (const [path, k] of keys) if (k.changed && this.write(path, k.cur!, k.slots, "file")) renamed = true;
-      if (renamed) this.dir.syncDir(KV_DIR);
+      // Every changed key's file written, then all flushed together (Dir.writeFiles).
+      const files = [...keys].filter(([, k]) => k.changed).map(([path, k]) => this.fileFor(path, k.cur!, k.slots));
+      if (this.dir.writeFiles(files)) this.dir.syncDir(KV_DIR);
       return outcomes;
     });
   }
@@ -403,12 +403,21 @@ export class Kv {
    * `durable` "file" the directory is not fsynced after a rename: true tells the caller it must.
    */
   private write(path: string, r: StoredValue, slots: Slots | null, durable: true | "file" = true): boolean {
-    const record = encodeRecord(r);
-    if (slots && record.length + 4 <= slots.capacity && slots.seq < 0xffffffff) {
-      if (this.dir.overwrite(path, SLOT_HEADER + (1 - slots.active) * slots.capacity, slotBytes(slots.seq + 1, record))) return false;
-    }
-    this.dir.writeAtomic(path, record.length > MAX_SLOTTED_RECORD ? record : slottedFile(record), durable);
+    const f = this.fileFor(path, r, slots);
+    if (f.inPlace && this.dir.overwrite(path, f.inPlace.at, f.inPlace.data)) return false;
+    this.dir.writeAtomic(path, f.data(), durable);
     return true;
+  }
+
+  /** How `write` writes a key's record: in place in the other slot when it fits, else a new file. */
+  private fileFor(path: string, r: StoredValue, slots: Slots | null): FileWrite {
+    const record = encodeRecord(r);
+    const fits = slots && record.length + 4 <= slots.capacity && slots.seq < 0xffffffff;
+    return {
+      path,
+      data: () => (record.length > MAX_SLOTTED_RECORD ? record : slottedFile(record)),
+      inPlace: fits ? { at: SLOT_HEADER + (1 - slots.active) * slots.capacity, data: slotBytes(slots.seq + 1, record) } : undefined,
+    };
   }
 
   private pathOf(key: string): string {

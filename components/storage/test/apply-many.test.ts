@@ -122,3 +122,33 @@ describe("withLocks", () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 });
+
+describe("Dir.writeFiles", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  it("writes in place where asked and the file exists, replaces the rest whole, and says whether it renamed", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "keel-write-files-"));
+    const dir = new NodeDir(root);
+    fs.writeFileSync(path.join(root, "a"), "aaaaaaaa");
+    expect(dir.writeFiles([
+      { path: "a", data: () => bytes("whole a"), inPlace: { at: 2, data: bytes("XY") } },
+      { path: "b", data: () => bytes("whole b"), inPlace: { at: 2, data: bytes("XY") } }, // no b yet: whole
+      { path: "c", data: () => bytes("whole c") },
+    ])).toBe(true);
+    expect(["a", "b", "c"].map((n) => fs.readFileSync(path.join(root, n), "utf8"))).toEqual(["aaXYaaaa", "whole b", "whole c"]);
+    expect(dir.writeFiles([{ path: "a", data: () => bytes("unused"), inPlace: { at: 0, data: bytes("Z") } }])).toBe(false);
+    expect(fs.readFileSync(path.join(root, "a"), "utf8")).toBe("ZaXYaaaa");
+    expect(fs.readdirSync(root).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("renames nothing and leaves no temp file when a write fails", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "keel-write-files-"));
+    const dir = new NodeDir(root);
+    fs.writeFileSync(path.join(root, "old"), "old");
+    expect(() => dir.writeFiles([
+      { path: "old", data: () => bytes("new") },
+      { path: "x", data: () => { throw new Error("encode failed"); } },
+    ])).toThrow("encode failed");
+    expect(fs.readdirSync(root)).toEqual(["old"]);
+    expect(fs.readFileSync(path.join(root, "old"), "utf8")).toBe("old");
+  });
+});

@@ -3,7 +3,7 @@
 import { getDirectories } from "wasi:filesystem/preopens@0.2.12";
 import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
 import type { Descriptor } from "wasi:filesystem/types@0.2.12";
-import type { Appender, Dir, FileStat } from "./dir.ts";
+import type { Appender, Dir, FileStat, FileWrite } from "./dir.ts";
 import { ioError } from "./errors.ts";
 
 export const DATA_PREOPEN = "/data";
@@ -19,6 +19,9 @@ function code(e: unknown): string {
 function dispose(r: unknown): void {
   (r as { [Symbol.dispose]?: () => void })?.[Symbol.dispose]?.();
 }
+
+/** A temp file beside `path`, for a write that replaces it by a rename. */
+const tempName = (path: string) => `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
 
 /** What wasmtime serves of one read call at most (MAX_READ_SIZE_ALLOC in wasmtime-wasi): 64 KiB. */
 const READ_CHUNK = 64 * 1024;
@@ -43,7 +46,7 @@ export class WasiDir implements Dir {
   }
 
   writeAtomic(path: string, data: Uint8Array, durable: boolean | "file" = true): void {
-    const tmp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
+    const tmp = tempName(path);
     this.writeFile(tmp, data, { create: true, exclusive: true }, durable !== false);
     try {
       this.root.renameAt(tmp, this.root, path);
@@ -56,6 +59,53 @@ export class WasiDir implements Dir {
 
   syncDir(path: string): void {
     this.syncDirOf(`${path}/.`);
+  }
+
+  writeFiles(files: FileWrite[]): boolean {
+    const open: { fd: Descriptor; path: string; tmp?: string }[] = [];
+    try {
+      for (const f of files) {
+        const existing = f.inPlace ? this.openExisting(f.path, { write: true }) : null;
+        const tmp = existing ? undefined : tempName(f.path);
+        let fd: Descriptor;
+        try {
+          fd = existing ?? this.root.openAt(NOFOLLOW, tmp!, { create: true, exclusive: true, truncate: true }, { write: true });
+        } catch (e) {
+          throw ioError(`create ${tmp}: ${code(e)}`);
+        }
+        open.push({ fd, path: f.path, tmp });
+        const [at, data] = existing ? [f.inPlace!.at, f.inPlace!.data] : [0, f.data()];
+        try {
+          for (let off = 0; off < data.length; ) off += Number(fd.write(data.subarray(off), at + off));
+        } catch (e) {
+          throw ioError(`write ${f.path}: ${code(e)}`);
+        }
+      }
+      for (const o of open) {
+        try {
+          o.fd.syncData();
+        } catch (e) {
+          throw ioError(`write ${o.path}: ${code(e)}`);
+        }
+      }
+    } catch (e) {
+      for (const o of open) {
+        dispose(o.fd);
+        if (o.tmp) this.remove(o.tmp);
+      }
+      throw e;
+    }
+    for (const o of open) dispose(o.fd);
+    const replaced = open.filter((o) => o.tmp);
+    replaced.forEach((o, i) => {
+      try {
+        this.root.renameAt(o.tmp!, this.root, o.path);
+      } catch (e) {
+        for (const left of replaced.slice(i)) this.remove(left.tmp!);
+        throw ioError(`rename ${o.tmp} -> ${o.path}: ${code(e)}`);
+      }
+    });
+    return replaced.length > 0;
   }
 
   createExclusive(path: string, data: Uint8Array): boolean {

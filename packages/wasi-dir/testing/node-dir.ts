@@ -1,7 +1,7 @@
 // Dir on node:fs, so storage, sync and rate-limit logic runs in plain Node tests. Same contract as wasi-dir.ts.
 import fs from "node:fs";
 import path from "node:path";
-import type { Appender, Dir, FileStat } from "../src/dir.ts";
+import type { Appender, Dir, FileStat, FileWrite } from "../src/dir.ts";
 
 export class NodeDir implements Dir {
   readonly root: string;
@@ -52,6 +52,42 @@ export class NodeDir implements Dir {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, this.p(rel));
+  }
+
+  writeFiles(files: FileWrite[]): boolean {
+    const open: { fd: number; path: string; tmp?: string }[] = [];
+    try {
+      for (const f of files) {
+        const existing = f.inPlace ? this.openExisting(f.path, "r+") : null;
+        if (existing !== null) {
+          open.push({ fd: existing, path: f.path });
+          fs.writeSync(existing, f.inPlace!.data, 0, f.inPlace!.data.length, f.inPlace!.at);
+          continue;
+        }
+        const tmp = `${this.p(f.path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        const fd = fs.openSync(tmp, "wx");
+        open.push({ fd, path: f.path, tmp });
+        fs.writeSync(fd, f.data());
+      }
+      if (this.fsync) for (const o of open) fs.fdatasyncSync(o.fd);
+    } catch (e) {
+      for (const o of open) {
+        fs.closeSync(o.fd);
+        if (o.tmp) fs.rmSync(o.tmp, { force: true });
+      }
+      throw e;
+    }
+    for (const o of open) fs.closeSync(o.fd);
+    const replaced = open.filter((o) => o.tmp);
+    replaced.forEach((o, i) => {
+      try {
+        fs.renameSync(o.tmp!, this.p(o.path));
+      } catch (e) {
+        for (const left of replaced.slice(i)) fs.rmSync(left.tmp!, { force: true });
+        throw e;
+      }
+    });
+    return replaced.length > 0;
   }
 
   syncDir(rel: string): void {
