@@ -52,16 +52,19 @@ const mesh: MeshService = {
   endRound: (nowMs) => membership.endRound(nowMs),
 };
 
+const core = coreServices();
+
 const io: Io = {
   request,
   sleep: (ms) => {
     if (ms > 0) subscribeDuration(Math.round(ms * 1e6)).block();
   },
   nowMs: () => Date.now(),
-  random: () => Math.random(),
+  // Retry jitter from the host: Math.random repeats itself in every fresh instance.
+  random: () => core.random(),
 };
 
-const services = { ...coreServices(), sync, mesh, io };
+const services = { ...core, sync, mesh, io };
 
 // wasmtime serve has no timers: a sync or mesh round that is due runs after the response that
 // noticed it has been sent (the client is not kept waiting). Peers' gossip requests are

@@ -8,6 +8,8 @@ import * as verifier from "keel:auth/verifier@0.1.0";
 import * as limiter from "keel:rate-limit/limiter@0.1.0";
 import { now as monotonicNow } from "wasi:clocks/monotonic-clock@0.2.12";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { getRandomBytes } from "wasi:random/random@0.2.12";
+import { toHex } from "@keel/bytes";
 import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { logSettings } from "@keel/config/log";
 import { encodeText } from "./text.ts";
@@ -79,6 +81,8 @@ export function coreServices(): Services {
     },
     nowMs: () => Date.now(),
     clockNs: () => Number(monotonicNow()),
+    random: () => new DataView(getRandomBytes(4).buffer).getUint32(0) / 2 ** 32,
+    randomHex: () => toHex(getRandomBytes(8)),
     observability: settings,
     writeLog: (line) => {
       try {

@@ -55,9 +55,9 @@ export function gatewayExports(svc: Services, afterResponse?: () => void): Gatew
     const cls = info.cls ?? "none";
     const error = res.status >= 400 ? errorCodeOf(res) ?? `http_${res.status}` : "";
     const { log, node } = svc.observability();
-    const level = res.status >= 500 ? "error" : Math.random() < log.traceSampling ? "info" : "debug";
+    const level = res.status >= 500 ? "error" : log.traceSampling > 0 && svc.random() < log.traceSampling ? "info" : "debug";
     if (logEnabled(log, level)) {
-      const trace = /^\w\w-(\w{32})-/.exec(req.headers.get("traceparent") ?? "")?.[1] ?? Math.random().toString(16).slice(2).padEnd(16, "0") + Date.now().toString(16).padStart(16, "0");
+      const trace = /^\w\w-(\w{32})-/.exec(req.headers.get("traceparent") ?? "")?.[1] ?? svc.randomHex() + Date.now().toString(16).padStart(16, "0");
       svc.writeLog(formatLogLine(log.format, level, "request", {
         component: "gateway", node, method: req.method, path: req.pathWithQuery.split("?")[0], class: cls,
         status: res.status, ms: +(nanos / 1e6).toFixed(3), error: error || undefined, trace_id: trace,

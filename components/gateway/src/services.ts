@@ -73,6 +73,15 @@ export interface Services {
   nowMs(): number;
   /** A monotonic clock in nanoseconds, for request latency. */
   clockNs(): number;
+  /**
+   * A random number in [0, 1) from the host (wasi:random), for trace sampling and retry jitter.
+   * NOTE: not Math.random: QuickJS's generator is part of the pre-initialised snapshot, so every
+   * fresh instance gives the same sequence (with a fresh instance per request, every request
+   * was traced or none, and every trace id began alike).
+   */
+  random(): number;
+  /** 16 random hex characters from the host (wasi:random): a trace id's half. */
+  randomHex(): string;
   /** [observability] and the node id, from the host's KEEL_NODE_CONFIG. */
   observability(): { log: LogSettings; node: string };
   /** Write one log line (stderr). */

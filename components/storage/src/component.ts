@@ -3,11 +3,12 @@
 import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { formatLogLine, logEnabled, logSettings, type LogLevel } from "@keel/config/log";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { getRandomBytes } from "wasi:random/random@0.2.12";
 import * as resolver from "keel:conflict/resolver@0.1.0";
 import { Store } from "./store.ts";
 import { WasiDir } from "@keel/wasi-dir/wasi";
 import { settingsFrom } from "./settings.ts";
-import { encodeUtf8, useCrc32, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
+import { encodeUtf8, toHex, useCrc32, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 import { crc32 } from "keel:text/checksum@0.1.0";
 import { decode, encode } from "keel:text/utf8@0.1.0";
 import { conflictSettings, resolve } from "@keel/model";
@@ -41,7 +42,7 @@ function open(): Store {
     }, {
       resolver: { strategyFor: resolver.strategyFor, resolve: resolver.resolve },
       fallback: (l, r) => resolve(conflict.fallback, conflict.fallback, l, r, () => { throw new Error("no merge"); }, conflict.maxValueBytes),
-    });
+    }, `${Date.now().toString(36)}-${toHex(getRandomBytes(6))}`);
   }
   return store;
 }

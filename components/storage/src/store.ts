@@ -78,13 +78,18 @@ export class Store {
   /** Changes for other nodes, read and acknowledged past cursors (keel:storage/replication). */
   readonly replication: Replication;
 
-  constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}, conflicts?: { resolver: Resolver; fallback: Fallback }) {
+  /**
+   * `instanceId` names this instance's own request-count file: the component gives one from
+   * wasi:random (QuickJS's Math.random starts from the same state in every instance, so two
+   * instances started in the same millisecond shared a file and overwrote each other's counts).
+   */
+  constructor(dir: Dir, settings: StorageSettings, now: () => number = () => Date.now(), sink: LogSink = () => {}, conflicts?: { resolver: Resolver; fallback: Fallback }, instanceId = `${now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`) {
     this.dir = dir;
     this.settings = settings;
     this.now = now;
     this.sink = sink;
     this.counters = new Counters(dir, now);
-    this.requests = new RequestLog(dir, this.counters, now, `${now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`, { foldOnFirstRequest: !settings.instanceLivesWithHost });
+    this.requests = new RequestLog(dir, this.counters, now, instanceId, { foldOnFirstRequest: !settings.instanceLivesWithHost });
     this.outbox = new TopicLog(dir, { ...settings, retention: { maxAgeSeconds: 0, maxBytesPerTopic: 0 } }, now, "system");
     this.kv = new Kv(dir, {
       maxValueBytes: settings.maxValueBytes, now, touchReads: settings.eviction === "lru",

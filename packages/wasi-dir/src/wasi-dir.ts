@@ -46,13 +46,18 @@ export class WasiDir implements Dir {
   }
 
   writeAtomic(path: string, data: Uint8Array, durable: boolean | "file" = true): void {
-    const tmp = tempName(path);
-    this.writeFile(tmp, data, { create: true, exclusive: true }, durable !== false);
+    const tmp = this.createTemp(path);
     try {
-      this.root.renameAt(tmp, this.root, path);
+      this.writeThrough(tmp.fd, tmp.name, 0, data, durable !== false);
     } catch (e) {
-      this.remove(tmp);
-      throw ioError(`rename ${tmp} -> ${path}: ${code(e)}`);
+      this.remove(tmp.name);
+      throw e;
+    }
+    try {
+      this.root.renameAt(tmp.name, this.root, path);
+    } catch (e) {
+      this.remove(tmp.name);
+      throw ioError(`rename ${tmp.name} -> ${path}: ${code(e)}`);
     }
     if (durable === true) this.syncDirOf(path);
   }
@@ -66,14 +71,9 @@ export class WasiDir implements Dir {
     try {
       for (const f of files) {
         const existing = f.inPlace ? this.openExisting(f.path, { write: true }) : null;
-        const tmp = existing ? undefined : tempName(f.path);
-        let fd: Descriptor;
-        try {
-          fd = existing ?? this.root.openAt(NOFOLLOW, tmp!, { create: true, exclusive: true, truncate: true }, { write: true });
-        } catch (e) {
-          throw ioError(`create ${tmp}: ${code(e)}`);
-        }
-        open.push({ fd, path: f.path, tmp });
+        const temp = existing ? undefined : this.createTemp(f.path);
+        const fd = existing ?? temp!.fd;
+        open.push({ fd, path: f.path, tmp: temp?.name });
         const [at, data] = existing ? [f.inPlace!.at, f.inPlace!.data] : [0, f.data()];
         try {
           for (let off = 0; off < data.length; ) off += Number(fd.write(data.subarray(off), at + off));
@@ -331,6 +331,22 @@ export class WasiDir implements Dir {
     // QuickJS passes u64 as a plain number.
     const p = subscribeDuration(Math.max(1, Math.round(ms * 1e6)) as never);
     try { p.block(); } finally { dispose(p); }
+  }
+
+  /**
+   * A new temp file beside `path`, open for writing. A name already taken gets another: names
+   * are random, but QuickJS's Math.random gives every fresh instance the same sequence, so two
+   * instances started together pick the same names (in the same millisecond, the same name).
+   */
+  private createTemp(path: string): { fd: Descriptor; name: string } {
+    for (let attempt = 1; ; attempt++) {
+      const name = tempName(path);
+      try {
+        return { fd: this.root.openAt(NOFOLLOW, name, { create: true, exclusive: true, truncate: true }, { write: true }), name };
+      } catch (e) {
+        if (code(e) !== "exist" || attempt >= 8) throw ioError(`create ${name}: ${code(e)}`);
+      }
+    }
   }
 
   private writeFile(path: string, data: Uint8Array, open: { create: boolean; exclusive: boolean }, durable = true): void {
