@@ -3,7 +3,7 @@
 // bytes; and @keel/bytes decodeUtf8 using it for long runs.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeUtf8, packRecords, toBase64, toBase64All, useBase64Encoder, useUtf8Decoder } from "@keel/bytes";
+import { decodeUtf8, fromBase64, packRecords, toBase64, toBase64All, useBase64Encoder, useUtf8Decoder } from "@keel/bytes";
 import { hostInterface } from "../helpers/host-component.ts";
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
@@ -80,7 +80,7 @@ describe("keel:text/utf8 encode-packed", () => {
 });
 
 describe("keel:text/base64 encode-all", () => {
-  type Base64 = { encodeAll(items: Uint8Array[]): string[] };
+  type Base64 = { encodeAll(items: Uint8Array[]): string[]; decode(text: string): Uint8Array | null | undefined };
   let b64: Base64;
   beforeAll(async () => {
     b64 = await hostInterface<Base64>("text", "keel:text/base64");
@@ -104,12 +104,34 @@ describe("keel:text/base64 encode-all", () => {
     for (let i = 0; i < 200; i++) expect(b64.encodeAll([Uint8Array.of(1, 2), Uint8Array.of(3)])).toEqual(["AQI=", "Aw=="]);
   });
 
+  it("decodes what @keel/bytes fromBase64 decodes, and refuses what it refuses (generated text, padding, bad characters)", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const texts = fc.oneof(
+      fc.uint8Array({ maxLength: 90 }).map(reference),
+      fc.uint8Array({ maxLength: 90 }).map((b) => reference(b).replace(/=+$/, "")),
+      fc.array(fc.constantFrom(...alphabet, "=", "-", "_", " ", "é", "\u0000"), { maxLength: 40 }).map((cs) => cs.join("")),
+    );
+    fc.assert(fc.property(texts, (t) => {
+      expect(b64.decode(t) ?? null).toEqual(fromBase64(t));
+    }), { numRuns: 4000 });
+    for (const t of ["", "=", "==", "A", "A=", "AA", "AA==", "AA====", "AAA", "AAA=", "AAAA", "AA=A", "A===", "////", "++++", "Zm9v", "Zm9vYg", "Zm9vYmE="]) {
+      expect(b64.decode(t) ?? null, JSON.stringify(t)).toEqual(fromBase64(t));
+    }
+  });
+
+  it("decodes a 1 MB value, and the instance goes on", () => {
+    const one = Uint8Array.from({ length: 1 << 20 }, (_, k) => (k * 13) & 255);
+    expect(b64.decode(reference(one))).toEqual(one);
+    for (let i = 0; i < 200; i++) expect(b64.decode("AQI=")).toEqual(Uint8Array.of(1, 2));
+  });
+
   it("@keel/bytes toBase64 and toBase64All use it once wired, and give the same text as without it", () => {
     const items = Array.from({ length: 40 }, (_, i) => Uint8Array.from({ length: i * 3 + (i % 3) }, (_, k) => (k + i) & 255));
     const plain = items.map((b) => toBase64(b));
     expect(toBase64All(items)).toEqual(plain);
     let calls = 0;
-    useBase64Encoder((list) => (calls++, b64.encodeAll(list)));
+    let decodes = 0;
+    useBase64Encoder((list) => (calls++, b64.encodeAll(list)), (t) => (decodes++, b64.decode(t)));
     try {
       expect(toBase64All(items)).toEqual(plain);
       expect(calls).toBe(1);
@@ -117,6 +139,11 @@ describe("keel:text/base64 encode-all", () => {
       // Items under 16 bytes stay in JavaScript; the rest are one call each.
       expect(calls).toBe(1 + items.filter((b) => b.length >= 16).length);
       expect(plain).toEqual(items.map(reference));
+      // Decoding: texts of 16 characters or more go there; what it refuses is still null.
+      expect(plain.map((t) => fromBase64(t))).toEqual(items);
+      expect(decodes).toBe(plain.filter((t) => t.length >= 16).length);
+      expect(fromBase64("A".repeat(17))).toBeNull();
+      expect(fromBase64("AAAA".repeat(4) + "*")).toBeNull();
     } finally {
       useBase64Encoder(undefined as never);
     }

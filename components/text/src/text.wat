@@ -15,6 +15,10 @@
 ;; padding, into one allocation: the n (pointer, length) pairs of the list<string>, then the
 ;; strings' bytes. The alphabet is a data segment at 1088..1152.
 ;;
+;; keel:text/base64 decode — the text's bytes decoded in place (the bytes come out shorter than
+;; the characters), as @keel/bytes fromBase64 reads them: any "=" at the end dropped, a length
+;; of 1 mod 4 or any character outside the alphabet gives none.
+;;
 ;; keel:text/checksum — CRC-32 (reflected 0xEDB88320, as @keel/bytes computes it) a byte at a
 ;; time from a 256-entry table at 64..1088, built by the start function.
 (module
@@ -207,6 +211,55 @@
     (i32.store (i32.const 20) (local.get $n))
     (i32.const 16))
   (export "keel:text/base64@0.1.0#encode-all" (func $b64all))
+  ;; The value of base64 character `c`, or -1 when it is not one.
+  (func $b64value (param $c i32) (result i32)
+    (if (i32.and (i32.ge_u (local.get $c) (i32.const 65)) (i32.le_u (local.get $c) (i32.const 90)))
+      (then (return (i32.sub (local.get $c) (i32.const 65)))))
+    (if (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
+      (then (return (i32.sub (local.get $c) (i32.const 71)))))
+    (if (i32.and (i32.ge_u (local.get $c) (i32.const 48)) (i32.le_u (local.get $c) (i32.const 57)))
+      (then (return (i32.add (local.get $c) (i32.const 4)))))
+    (if (i32.eq (local.get $c) (i32.const 43)) (then (return (i32.const 62))))
+    (if (i32.eq (local.get $c) (i32.const 47)) (then (return (i32.const 63))))
+    (i32.const -1))
+  ;; (pointer, length) of the text → option<list<u8>> at 32: discriminant at 32, pointer at 36,
+  ;; length at 40 (the bytes decoded over the text's own).
+  (func $b64decode (param $ptr i32) (param $len i32) (result i32)
+    (local $end i32) (local $i i32) (local $o i32) (local $c i32) (local $v i32) (local $acc i32) (local $bits i32)
+    (local.set $end (i32.add (local.get $ptr) (local.get $len)))
+    (block $stripped
+      (loop $strip
+        (br_if $stripped (i32.le_u (local.get $end) (local.get $ptr)))
+        (br_if $stripped (i32.ne (i32.load8_u (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
+        (local.set $end (i32.sub (local.get $end) (i32.const 1)))
+        (br $strip)))
+    (block $bad
+      (br_if $bad (i32.eq (i32.rem_u (i32.sub (local.get $end) (local.get $ptr)) (i32.const 4)) (i32.const 1)))
+      (local.set $i (local.get $ptr))
+      (local.set $o (local.get $ptr))
+      (block $done
+        (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+          (local.set $c (i32.load8_u (local.get $i)))
+          (local.set $v (call $b64value (local.get $c)))
+          (br_if $bad (i32.lt_s (local.get $v) (i32.const 0)))
+          (local.set $acc (i32.and (i32.or (i32.shl (local.get $acc) (i32.const 6)) (local.get $v)) (i32.const 0xffffff)))
+          (local.set $bits (i32.add (local.get $bits) (i32.const 6)))
+          (if (i32.ge_u (local.get $bits) (i32.const 8))
+            (then
+              (local.set $bits (i32.sub (local.get $bits) (i32.const 8)))
+              (i32.store8 (local.get $o) (i32.shr_u (local.get $acc) (local.get $bits)))
+              (local.set $o (i32.add (local.get $o) (i32.const 1)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+      (i32.store8 (i32.const 32) (i32.const 1))
+      (i32.store (i32.const 36) (local.get $ptr))
+      (i32.store (i32.const 40) (i32.sub (local.get $o) (local.get $ptr)))
+      (return (i32.const 32)))
+    (i32.store8 (i32.const 32) (i32.const 0))
+    (i32.const 32))
+  (export "keel:text/base64@0.1.0#decode" (func $b64decode))
+  (export "cabi_post_keel:text/base64@0.1.0#decode" (func $reset))
   (export "cabi_post_keel:text/base64@0.1.0#encode-all" (func $reset))
   (export "keel:text/utf8@0.1.0#encode-packed" (func $packed))
   (export "cabi_post_keel:text/utf8@0.1.0#encode-packed" (func $reset))

@@ -21,10 +21,15 @@ const CHUNK = 4096;
  */
 const NATIVE_MIN_BYTES = 16;
 let native: ((items: Uint8Array[]) => string[]) | undefined;
+let nativeDecode: ((text: string) => Uint8Array | null | undefined) | undefined;
 
-/** Encode natively: a component wires keel:text/base64 encode-all here. */
-export function useBase64Encoder(encodeAll: (items: Uint8Array[]) => string[]): void {
+/**
+ * Encode (and decode) natively: a component wires keel:text/base64 encode-all (and decode) here.
+ * Texts of 16 characters or more are decoded there.
+ */
+export function useBase64Encoder(encodeAll: (items: Uint8Array[]) => string[], decode?: (text: string) => Uint8Array | null | undefined): void {
   native = encodeAll;
+  nativeDecode = decode;
 }
 
 /**
@@ -63,7 +68,6 @@ function encode(b: Uint8Array): string {
   return parts.join("");
 }
 
-/** Decode standard base64 (padding optional); null when it is not base64. */
 /** `s`'s length without its trailing "=" (any number of them, as fromBase64 reads it). */
 function unpadded(s: string): number {
   let len = s.length;
@@ -71,7 +75,9 @@ function unpadded(s: string): number {
   return len;
 }
 
+/** Decode standard base64 (padding optional); null when it is not base64. */
 export function fromBase64(s: string): Uint8Array | null {
+  if (nativeDecode && s.length >= NATIVE_MIN_BYTES) return nativeDecode(s) ?? null;
   const len = unpadded(s);
   if (len % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((len * 3) / 4));
