@@ -3,7 +3,7 @@
 // bytes; and @keel/bytes decodeUtf8 using it for long runs.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeUtf8, fromBase64, packRecords, toBase64, toBase64All, useBase64Encoder, useUtf8Decoder } from "@keel/bytes";
+import { decodeUtf8, fromBase64, packRecords, toBase64, toBase64All, useBase64, useUtf8Decoder } from "@keel/bytes";
 import { hostInterface } from "../helpers/host-component.ts";
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
@@ -131,7 +131,7 @@ describe("keel:text/base64 encode-all", () => {
     expect(toBase64All(items)).toEqual(plain);
     let calls = 0;
     let decodes = 0;
-    useBase64Encoder((list) => (calls++, b64.encodeAll(list)), (t) => (decodes++, b64.decode(t)));
+    useBase64({ encodeAll: (list) => (calls++, b64.encodeAll(list)), decode: (t) => (decodes++, b64.decode(t)) });
     try {
       expect(toBase64All(items)).toEqual(plain);
       expect(calls).toBe(1);
@@ -145,7 +145,7 @@ describe("keel:text/base64 encode-all", () => {
       expect(fromBase64("A".repeat(17))).toBeNull();
       expect(fromBase64("AAAA".repeat(4) + "*")).toBeNull();
     } finally {
-      useBase64Encoder(undefined as never);
+      useBase64(undefined);
     }
   });
 });

@@ -8,8 +8,8 @@ import * as membership from "keel:mesh/membership@0.1.0";
 import { coreServices, instanceFlags } from "./core-services.ts";
 import { decode, encode, encodeAll, encodePacked } from "keel:text/utf8@0.1.0";
 import { useEncoder } from "./text.ts";
-import { decode as base64Decode, encodeAll as base64All } from "keel:text/base64@0.1.0";
-import { useBase64Encoder } from "@keel/bytes";
+import * as base64 from "keel:text/base64@0.1.0";
+import { useBase64 } from "@keel/bytes";
 import { gatewayExports } from "./exports.ts";
 import { runSync, type Io } from "./sync-runner.ts";
 import { request } from "./wasi-http-client.ts";
@@ -86,6 +86,6 @@ function afterResponse(): void {
 }
 
 useEncoder({ encode, encodeAll, encodePacked, decode });
-useBase64Encoder(base64All, base64Decode);
+useBase64(base64);
 
 export const { incomingHandler, http } = gatewayExports(services, afterResponse);

@@ -8,15 +8,15 @@ import * as replication from "keel:storage/replication@0.1.0";
 import { describeThrown } from "@keel/model";
 import { compress, decompress, deflate } from "keel:text/gzip@0.1.0";
 import { useGzip } from "@keel/wire";
-import { decode as base64Decode, encodeAll as base64All } from "keel:text/base64@0.1.0";
-import { useBase64Encoder } from "@keel/bytes";
+import * as base64 from "keel:text/base64@0.1.0";
+import { useBase64 } from "@keel/bytes";
 import { meshConfig } from "./config.ts";
 import { Mesh, MeshError, NotConfigured, type Storage } from "./mesh.ts";
 import type * as Membership from "keel:mesh/membership@0.1.0";
 
 // Replies are gzipped and inflated compiled (components/gzip: libdeflate), not by fflate in QuickJS.
 useGzip({ compress, decompress, deflate });
-useBase64Encoder(base64All, base64Decode);
+useBase64(base64);
 
 const record = (r: { offset: number | bigint; timestampMs: number | bigint; payload: Uint8Array }) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload });
 

@@ -9,8 +9,8 @@ import * as replication from "keel:storage/replication@0.1.0";
 import { getRandomBytes } from "wasi:random/random@0.2.12";
 import { decode, encode, encodePacked } from "keel:text/utf8@0.1.0";
 import { compress, decompress, deflate } from "keel:text/gzip@0.1.0";
-import { decode as base64Decode, encodeAll as base64All } from "keel:text/base64@0.1.0";
-import { useBase64Encoder, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
+import * as base64 from "keel:text/base64@0.1.0";
+import { useBase64, useUtf8Decoder, useUtf8Encoder } from "@keel/bytes";
 import { useGzip } from "@keel/wire";
 import { syncConfig } from "./config.ts";
 import { Sync, SyncError, type Storage } from "./outbox.ts";
@@ -22,7 +22,7 @@ import type * as Cloud from "keel:sync/cloud@0.1.0";
 useUtf8Encoder(encode);
 useUtf8Decoder(decode);
 // Records and values to and from base64 compiled (components/text): ~20 µs a record in QuickJS.
-useBase64Encoder(base64All, base64Decode);
+useBase64(base64);
 // Batches are gzipped and inflated compiled (components/gzip: libdeflate), not by fflate in QuickJS.
 useGzip({ compress, decompress, deflate });
 

@@ -24,12 +24,12 @@ let native: ((items: Uint8Array[]) => string[]) | undefined;
 let nativeDecode: ((text: string) => Uint8Array | null | undefined) | undefined;
 
 /**
- * Encode (and decode) natively: a component wires keel:text/base64 encode-all (and decode) here.
- * Texts of 16 characters or more are decoded there.
+ * Base64 compiled: a component wires keel:text/base64 here. Items of 16 bytes or more (texts of
+ * 16 characters or more) go there; `undefined` goes back to JavaScript.
  */
-export function useBase64Encoder(encodeAll: (items: Uint8Array[]) => string[], decode?: (text: string) => Uint8Array | null | undefined): void {
-  native = encodeAll;
-  nativeDecode = decode;
+export function useBase64(b64: { encodeAll(items: Uint8Array[]): string[]; decode(text: string): Uint8Array | null | undefined } | undefined): void {
+  native = b64 && ((items) => b64.encodeAll(items));
+  nativeDecode = b64 && ((text) => b64.decode(text));
 }
 
 /**
