@@ -7,7 +7,6 @@ import type { Storage } from "../../components/sync/src/outbox.ts";
 export function syncStorageOf(store: Store): Storage {
   return {
     applyMany: (versions) => store.applyMany(versions.map(({ key, remote }) => ({ key, remote: { ...remote, origin: remote.origin as "edge" | "cloud" } }))),
-    append: (topic, payloads) => void store.append(topic, payloads),
     // As the component does: packed (keel:text/utf8 encode-packed), then append-packed.
     appendTexts: (topic, texts) => void store.appendPacked(topic, packRecords(texts.map(encodeUtf8))),
     read: (topic, from, max) => store.log.read(topic, from, max),

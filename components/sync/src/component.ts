@@ -31,7 +31,6 @@ const num = (v: number | bigint | null | undefined): number | null => (v === nul
 
 const storage: Storage = {
   applyMany: (versions) => kv.applyMany(versions.map(({ key, remote }) => [key, remote])),
-  append: (topic, payloads) => void log.append(topic, payloads),
   appendTexts: (topic, texts) => void log.appendPacked(topic, encodePacked(texts)),
   read: (topic, from, max) => log.read(topic, from, max).map((r) => ({ offset: Number(r.offset), timestampMs: Number(r.timestampMs), payload: r.payload })),
   keyChanges: (from, max, collapse) => {

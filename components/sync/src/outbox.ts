@@ -49,7 +49,6 @@ const RUN_STALE_MS = 30_000;
 export interface Storage {
   /** Versions from another node, applied together (keel:storage/kv apply-many); the outcomes in order. */
   applyMany(versions: { key: string; remote: RemoteVersion }[]): string[];
-  append(topic: string, payloads: Uint8Array[]): void;
   /**
    * Text records (envelopes), stored as UTF-8: the component packs a batch into one list
    * (keel:text/utf8 encode-packed → keel:storage/log append-packed) instead of one per record.
