@@ -21,7 +21,7 @@
 // A crash can leave torn or missing frames only after the flushed part of the newest segment:
 // readers stop at the first one (never serving it) and the next append cuts it off there.
 import { withLock, type Dir } from "@keel/wasi-dir";
-import { crc32, encodeUtf8, decodeUtf8, paddedLine } from "@keel/bytes";
+import { crc32, encodeUtf8, decodeUtf8, packInto, packedSize, paddedLine } from "@keel/bytes";
 import { checkTopic, isTopic } from "@keel/model";
 import { storageError } from "./errors.ts";
 import { DEFAULT_SETTINGS, type StorageSettings } from "./settings.ts";
@@ -55,16 +55,8 @@ const segName = (base: number) => `${String(base).padStart(16, "0")}.seg`;
 
 /** A frame with its body checksummed and the base offset still to be set (`sealFrame`). */
 export function encodeBody(timestampMs: number, payloads: Uint8Array[]): Uint8Array {
-  let len = HEADER + 4;
-  for (const p of payloads) len += 4 + p.length;
-  const out = new Uint8Array(len);
-  const v = new DataView(out.buffer);
-  let o = HEADER;
-  for (const p of payloads) {
-    v.setUint32(o, p.length, true);
-    out.set(p, o + 4);
-    o += 4 + p.length;
-  }
+  const out = new Uint8Array(HEADER + packedSize(payloads) + 4);
+  packInto(out, HEADER, payloads);
   return finishBody(out, timestampMs, payloads.length);
 }
 

@@ -10,7 +10,7 @@ import { TopicLog, type Appended } from "./log.ts";
 import { Counters } from "./counters.ts";
 import { RequestLog } from "./request-log.ts";
 import type { StorageSettings } from "./settings.ts";
-import { encodeUtf8, decodeUtf8 } from "@keel/bytes";
+import { encodeUtf8, decodeUtf8, packedSize } from "@keel/bytes";
 import { FEED_TOPIC, KEY_FEED, MESH_TOPIC, Replication, queueLags, readCursor, type QueueLag } from "./replication.ts";
 
 export interface Usage {
@@ -168,7 +168,7 @@ export class Store {
   }
 
   append(topic: string, payloads: Uint8Array[]): number[] {
-    return this.appendSized(topic, payloads.reduce((a, p) => a + p.length + 4, 36), () => this.log.append(topic, payloads));
+    return this.appendSized(topic, packedSize(payloads) + 36, () => this.log.append(topic, payloads));
   }
 
   /** `append` of a packed batch (TopicLog.appendPacked): the same checks, limits and charge. */

@@ -2,4 +2,4 @@
 export { encodeUtf8, encodeUtf8Many, decodeUtf8, toHex, fromHex, useUtf8Encoder, useUtf8Decoder, paddedLine } from "./utf8.ts";
 export { toBase64, toBase64All, useBase64, fromBase64, isBase64 } from "./base64.ts";
 export { crc32, useCrc32 } from "./crc32.ts";
-export { packRecords } from "./packed.ts";
+export { packInto, packRecords, packedSize } from "./packed.ts";
