@@ -20,6 +20,11 @@ function dispose(r: unknown): void {
   (r as { [Symbol.dispose]?: () => void })?.[Symbol.dispose]?.();
 }
 
+/** All of `data` at `position` through `fd` (a write call may take less than it is given). */
+function writeAll(fd: Descriptor, data: Uint8Array, position: number): void {
+  for (let off = 0; off < data.length; ) off += Number(fd.write(data.subarray(off), position + off));
+}
+
 /** A temp file beside `path`, for a write that replaces it by a rename. */
 const tempName = (path: string) => `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
 
@@ -76,7 +81,7 @@ export class WasiDir implements Dir {
         open.push({ fd, path: f.path, tmp: temp?.name });
         const [at, data] = existing ? [f.inPlace!.at, f.inPlace!.data] : [0, f.data()];
         try {
-          for (let off = 0; off < data.length; ) off += Number(fd.write(data.subarray(off), at + off));
+          writeAll(fd, data, at);
         } catch (e) {
           throw ioError(`write ${f.path}: ${code(e)}`);
         }
@@ -271,7 +276,7 @@ export class WasiDir implements Dir {
       write: (data) => {
         try {
           fd ??= this.root.openAt(NOFOLLOW, path, { create: true }, { write: true });
-          for (let off = 0; off < data.length; ) off += Number(fd.write(data.subarray(off), at + off));
+          writeAll(fd, data, at);
           at += data.length;
         } catch (e) {
           fail("append", e);
@@ -362,8 +367,7 @@ export class WasiDir implements Dir {
   /** All of `data` at `position` through `fd`, fdatasynced when `durable`; closes `fd` either way. */
   private writeThrough(fd: Descriptor, path: string, position: number, data: Uint8Array, durable: boolean): void {
     try {
-      let off = 0;
-      while (off < data.length) off += Number(fd.write(data.subarray(off), position + off));
+      writeAll(fd, data, position);
       if (durable) fd.syncData();
     } catch (e) {
       throw ioError(`write ${path}: ${code(e)}`);

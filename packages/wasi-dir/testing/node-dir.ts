@@ -17,6 +17,11 @@ export class NodeDir implements Dir {
     return path.join(this.root, rel);
   }
 
+  /** A temp file beside `rel`, for a write that replaces it by a rename. */
+  private tempPath(rel: string): string {
+    return `${this.p(rel)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  }
+
   read(rel: string): Uint8Array | null {
     try {
       return new Uint8Array(fs.readFileSync(this.p(rel)));
@@ -43,7 +48,7 @@ export class NodeDir implements Dir {
   }
 
   writeAtomic(rel: string, data: Uint8Array, durable: boolean | "file" = true): void {
-    const tmp = `${this.p(rel)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const tmp = this.tempPath(rel);
     const fd = fs.openSync(tmp, "wx");
     try {
       fs.writeSync(fd, data);
@@ -64,7 +69,7 @@ export class NodeDir implements Dir {
           fs.writeSync(existing, f.inPlace!.data, 0, f.inPlace!.data.length, f.inPlace!.at);
           continue;
         }
-        const tmp = `${this.p(f.path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        const tmp = this.tempPath(f.path);
         const fd = fs.openSync(tmp, "wx");
         open.push({ fd, path: f.path, tmp });
         fs.writeSync(fd, f.data());
