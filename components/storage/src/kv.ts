@@ -6,7 +6,7 @@
 // resolution, and deletes are tombstones so they replicate too.
 import { withLock, withLocks, type Dir, type FileWrite } from "@keel/wasi-dir";
 import { storageError, isStorageError, type StorageError } from "./errors.ts";
-import { checkKey, fileName, keyHex, keyOfName } from "./keys.ts";
+import { checkKey, fileName, keyFileName, keyHex, keyOfName } from "./keys.ts";
 import { decodeFile, encodeRecord, isSlotted, slotBytes, slottedFile, MAX_SLOTTED_RECORD, SLOT_HEADER, type Part, type Origin, type Slots, type StoredValue } from "./record.ts";
 import { encodeUtf8, decodeUtf8, fromHex } from "@keel/bytes";
 import { KeyIndex } from "./key-index.ts";
@@ -235,7 +235,7 @@ export class Kv {
   private resolveGuarded(key: string, resolver: Resolver, local: Part, remote: RemoteVersion): Resolution {
     const strategy = resolver.strategyFor(key);
     if (strategy !== "custom") return resolver.resolve(key, asVersion(local), asVersion(remote));
-    const marker = `${PENDING_DIR}/${fileName(checkKey(key))}`;
+    const marker = `${PENDING_DIR}/${keyFileName(key)}`;
     const prior = this.dir.read(marker);
     const attempts = prior ? Number(decodeUtf8(prior).split(" ")[1]) || 0 : 0;
     const same = prior ? decodeUtf8(prior).split(" ")[0] === remote.version : false;
@@ -421,7 +421,7 @@ export class Kv {
   }
 
   private pathOf(key: string): string {
-    return `${KV_DIR}/${fileName(checkKey(key))}`;
+    return `${KV_DIR}/${keyFileName(key)}`;
   }
 
   private readAt(path: string, tolerateCorrupt = false): StoredValue | null {

@@ -142,9 +142,12 @@ export function paddedLine(text: string, width: number): Uint8Array {
   return line;
 }
 
+/** Two hex digits for each byte value. */
+export const HEX_DIGITS: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
+
 export function toHex(b: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  for (let i = 0; i < b.length; i++) s += HEX_DIGITS[b[i]];
   return s;
 }
 
