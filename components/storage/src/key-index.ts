@@ -162,12 +162,22 @@ export class KeyIndex {
   }
 
   private buildLocked(): void {
-    const { runs, journal } = this.state();
-    // The new run covers every seq so far and the current journal: all of them are superseded.
-    this.dir.writeAtomic(`${INDEX_DIR}/${runName(0, journal)}`, formatRun(this.listAll()));
-    for (const r of runs) this.dir.remove(`${INDEX_DIR}/${r.name}`);
-    this.dir.remove(`${INDEX_DIR}/journal-${pad(journal)}`);
-    if (!this.dir.stat(BUILT)) this.dir.writeAtomic(BUILT, new Uint8Array(0));
+    const { runs, journal, journals } = this.state();
+    const keys = this.listAll();
+    // NOTE: a fresh data dir (no key, no run, no journal: a node's first write) has nothing to
+    // index, so no empty run is written; the first journal becomes the first run in time. Its
+    // run and marker, each written and flushed with its directory, were four of the seven
+    // flushes of a new node's first PUT.
+    if (keys.length || runs.length || journals.length) {
+      // The new run covers every seq so far and the current journal: all of them are superseded.
+      this.dir.writeAtomic(`${INDEX_DIR}/${runName(0, journal)}`, formatRun(keys));
+      for (const r of runs) this.dir.remove(`${INDEX_DIR}/${r.name}`);
+      this.dir.remove(`${INDEX_DIR}/journal-${pad(journal)}`);
+    }
+    // The marker is not flushed: lost in a crash, it only makes the next write build again —
+    // from the listing, which holds every key whose file was written (each is flushed before
+    // its write is acknowledged), so the index still misses none.
+    if (!this.dir.stat(BUILT)) this.dir.writeAtomic(BUILT, new Uint8Array(0), false);
   }
 
   /** The runs a scan reads now (oldest first): for tests. */

@@ -1,7 +1,7 @@
 // The key index behind prefix scans (key-index.ts) on real directories: order, prefixes and
 // cursors across the journal and several runs, merges that keep O(log keys) runs, a page that
-// reads O(limit) bytes of a 50,000-key index, a data dir from before the index, a torn journal
-// line, a merge under a reader, and compaction forgetting removed keys.
+// reads O(limit) bytes of a 50,000-key index, a data dir from before the index, a fresh data
+// dir and a lost `built` marker, a torn journal line, a merge under a reader, and compaction forgetting removed keys.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -108,6 +108,24 @@ describe("key index", () => {
     const page = kv.scan("key-00015", undefined, 100);
     expect(page.entries.map((e) => e.key)).toEqual(["key-000150", "key-000150x", ...Array.from({ length: 9 }, (_, i) => `key-00015${i + 1}`)]);
     expect(fs.existsSync(path.join(root, INDEX_DIR, "built"))).toBe(true);
+  });
+
+  it("a fresh data dir's first key writes no empty run, and a marker lost in a crash is built again without missing a key", () => {
+    const root = fresh();
+    const kv = new Kv(new NodeDir(root));
+    kv.put("a1", encodeUtf8("x"));
+    expect(fs.readdirSync(path.join(root, INDEX_DIR)).filter((n) => !n.endsWith(".lock")).sort()).toEqual(["built", "journal-000000000000"]);
+    kv.put("a2", encodeUtf8("y"));
+    // The marker was not flushed: a crash may lose it (the journal and the key files were).
+    fs.rmSync(path.join(root, INDEX_DIR, "built"));
+    const after = new Kv(new NodeDir(root));
+    after.put("a3", encodeUtf8("z"));
+    expect(after.scan("a", undefined, 100).entries.map((e) => e.key)).toEqual(["a1", "a2", "a3"]);
+    expect(fs.existsSync(path.join(root, INDEX_DIR, "built"))).toBe(true);
+    // A crash after the journal line but before the key's file: the build leaves the name out.
+    fs.rmSync(path.join(root, INDEX_DIR, "built"));
+    fs.rmSync(path.join(root, "kv", fileName(encodeUtf8("a2"))));
+    expect(new Kv(new NodeDir(root)).scan("a", undefined, 100).entries.map((e) => e.key)).toEqual(["a1", "a3"]);
   });
 
   it("ignores a journal line torn by a crash and keeps appending after it", () => {
