@@ -31,23 +31,46 @@ export interface RequestSample {
   cachedToken?: boolean | null;
 }
 
-/** Series counts for the complete lines of a live file (a line being written is left for later). */
+/** Each bucket's bound in µs, as a line's latency is compared with it. */
+const BUCKET_MICROS = LATENCY_BUCKETS.map((le) => le * 1e6);
+
+/**
+ * Series counts for the complete lines of a live file (a line being written is left for later).
+ * NOTE: lines are first tallied by what they count (class, status, error, token, latency
+ * bucket); the series names are made and checked once per tally, not once per line. A fold reads
+ * hundreds of lines per instance inside some request, and each line had cost ~20 map updates
+ * under names built for it: a probe timed folds at 28–39 ms, ~50 µs for every request counted.
+ */
 export function countLines(text: string, into: Map<string, number>): void {
   const add = (name: string, n: number) => into.set(name, (into.get(name) ?? 0) + n);
-  for (const raw of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) {
-    // A file removed by a fold while its instance lived on restarts with a hole of NULs.
-    const [kind, a, b, c, d, t] = raw.replace(/^\0+/, "").split("\t");
+  const tallies = new Map<string, { n: number; micros: number }>();
+  for (let raw of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) {
+    if (raw.charCodeAt(0) === 0) raw = raw.replace(/^\0+/, "");
+    const [kind, a, b, c, d, t] = raw.split("\t");
     if (kind === "E" && Number(b) > 0) add(a, Number(b));
-    if (kind !== "R" || !/^[a-z]{1,10}$/.test(a) || !/^\d{3}$/.test(b)) continue;
-    const cls = `{class="${a}"`;
+    if (kind !== "R") continue;
     const micros = Number(c) || 0;
-    add(`keel_http_requests_total${cls},status="${b}"}`, 1);
-    if (d && /^[a-z0-9_]{1,40}$/.test(d)) add(`keel_http_errors_total${cls},error="${d}"}`, 1);
-    for (const le of LATENCY_BUCKETS) if (micros <= le * 1e6) add(`${DURATION}_bucket${cls},le="${le}"}`, 1);
-    add(`${DURATION}_bucket${cls},le="+Inf"}`, 1);
+    let bucket = 0;
+    while (bucket < BUCKET_MICROS.length && micros > BUCKET_MICROS[bucket]) bucket++;
+    // (A line cut short has no error field: "-", which no error code matches.)
+    const key = `${a}\t${b}\t${d ?? "-"}\t${t}\t${bucket}`;
+    const tally = tallies.get(key);
+    if (tally) {
+      tally.n++;
+      tally.micros += micros;
+    } else tallies.set(key, { n: 1, micros });
+  }
+  for (const [key, { n, micros }] of tallies) {
+    const [a, b, d, t, bucket] = key.split("\t");
+    if (!/^[a-z]{1,10}$/.test(a) || !/^\d{3}$/.test(b)) continue;
+    const cls = `{class="${a}"`;
+    add(`keel_http_requests_total${cls},status="${b}"}`, n);
+    if (d && /^[a-z0-9_]{1,40}$/.test(d)) add(`keel_http_errors_total${cls},error="${d}"}`, n);
+    for (let i = Number(bucket); i < LATENCY_BUCKETS.length; i++) add(`${DURATION}_bucket${cls},le="${LATENCY_BUCKETS[i]}"}`, n);
+    add(`${DURATION}_bucket${cls},le="+Inf"}`, n);
     add(`${DURATION_SUM_MICROS}${cls}}`, micros);
-    add(`${DURATION}_count${cls}}`, 1);
-    if (t === "h" || t === "m") add(`keel_auth_token_cache_${t === "h" ? "hits" : "misses"}_total`, 1);
+    add(`${DURATION}_count${cls}}`, n);
+    if (t === "h" || t === "m") add(`keel_auth_token_cache_${t === "h" ? "hits" : "misses"}_total`, n);
   }
 }
 

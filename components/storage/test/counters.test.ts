@@ -5,8 +5,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { Counters, SERIES } from "../src/counters.ts";
-import { countLines, FOLD_EVERY_MS, LATENCY_BUCKETS, RequestLog, STALE_MS } from "../src/request-log.ts";
+import { countLines, DURATION, DURATION_SUM_MICROS, FOLD_EVERY_MS, LATENCY_BUCKETS, RequestLog, STALE_MS } from "../src/request-log.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
 
 const fresh = () => new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-counters-")));
@@ -29,6 +30,44 @@ describe("request counts", () => {
     expect(c.keel_x_total).toBe(3);
     expect([c.keel_auth_token_cache_hits_total, c.keel_auth_token_cache_misses_total]).toEqual([1, 1]);
     expect(Object.keys(c).filter((k) => k.includes('_bucket{class="read"'))).toHaveLength(LATENCY_BUCKETS.filter((b) => b >= 0.002).length + 1);
+  });
+
+  it("count as the rule says, line by line, whatever the lines (countLines tallies them first)", () => {
+    // The rule, one line at a time: what the live-file format means.
+    const reference = (text: string, into: Map<string, number>) => {
+      const add = (name: string, n: number) => into.set(name, (into.get(name) ?? 0) + n);
+      for (const raw of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) {
+        const [kind, a, b, c, d, t] = raw.replace(/^\0+/, "").split("\t");
+        if (kind === "E" && Number(b) > 0) add(a, Number(b));
+        if (kind !== "R" || !/^[a-z]{1,10}$/.test(a) || !/^\d{3}$/.test(b)) continue;
+        const cls = `{class="${a}"`;
+        const micros = Number(c) || 0;
+        add(`keel_http_requests_total${cls},status="${b}"}`, 1);
+        if (d && /^[a-z0-9_]{1,40}$/.test(d)) add(`keel_http_errors_total${cls},error="${d}"}`, 1);
+        for (const le of LATENCY_BUCKETS) if (micros <= le * 1e6) add(`${DURATION}_bucket${cls},le="${le}"}`, 1);
+        add(`${DURATION}_bucket${cls},le="+Inf"}`, 1);
+        add(`${DURATION_SUM_MICROS}${cls}}`, micros);
+        add(`${DURATION}_count${cls}}`, 1);
+        if (t === "h" || t === "m") add(`keel_auth_token_cache_${t === "h" ? "hits" : "misses"}_total`, 1);
+      }
+    };
+    const field = (...choices: string[]) => fc.oneof(fc.constantFrom(...choices), fc.string({ maxLength: 6 }));
+    const micros = fc.oneof(fc.integer({ min: 0, max: 6_000_000 }).map(String), fc.constantFrom("", "-3", "abc", "500", "501", "2500", "1e3", "Infinity"));
+    const line = fc.oneof(
+      fc.tuple(field("read", "write", "admin", "READ", "health"), field("200", "404", "20", "5000"), micros, field("", "not_found", "undefined", "-", "Bad"), field("h", "m", "-", ""), fc.nat(6)).map(([...f]) => `R\t${f.slice(0, 5).slice(0, f[5] as number).join("\t")}`), // some cut short
+      fc.tuple(fc.constantFrom("R", "E"), fc.array(fc.string({ maxLength: 8 }), { maxLength: 6 })).map(([k, f]) => [k, ...f].join("\t")),
+      fc.tuple(field("keel_x_total", 'keel_y_total{a="b"}'), field("1", "3", "0", "-2", "x")).map(([n, v]) => `E\t${n}\t${v}`),
+      fc.string({ maxLength: 30 }),
+    );
+    const text = fc.tuple(fc.array(fc.tuple(fc.nat(2), line), { maxLength: 60 }), fc.string({ maxLength: 10 }))
+      .map(([lines, tail]) => lines.map(([nuls, l]) => "\0".repeat(nuls) + l.replace(/\n/g, " ") + "\n").join("") + tail);
+    fc.assert(fc.property(text, (t) => {
+      const want = new Map<string, number>([["keel_http_requests_total{class=\"read\",status=\"200\"}", 2]]);
+      const got = new Map(want);
+      reference(t, want);
+      countLines(t, got);
+      expect(Object.fromEntries([...got].sort())).toEqual(Object.fromEntries([...want].sort()));
+    }), { numRuns: 2000 });
   });
 
   it("skip a line still being written, a hole of NULs, and garbage", () => {
