@@ -11,7 +11,7 @@ import { decodeFile, encodeRecord, isSlotted, slotBytes, slottedFile, MAX_SLOTTE
 import { encodeUtf8, decodeUtf8, fromHex } from "@keel/bytes";
 import { KeyIndex } from "./key-index.ts";
 import {
-  applyDecision, asVersion, byStampDesc, created, formatHlc, isDuplicate, localPart, parseHlc, stampOf, tick, MAX_REPLACED,
+  applyDecision, asVersion, byStampDesc, created, formatHlc, isDuplicate, localPart, parseHlc, stampOf, succeeds, successor, tick, MAX_REPLACED,
   type ApplyOutcome, type Resolution, type Strategy, type Version, witErrorText,
 } from "@keel/model";
 
@@ -205,6 +205,13 @@ export class Kv {
           return "created";
         }
         if (isDuplicate(k.cur, remote)) return "duplicate";
+        if (succeeds(k.cur, remote)) {
+          const next = successor(k.cur, remote);
+          changes.push({ key, version: remote.version, local: false });
+          k.cur = { key, writtenAt: now, parts: next.parts, replaced: next.replaced };
+          k.changed = true;
+          return "updated";
+        }
         const local = localPart(k.cur.parts);
         const resolver = this.opts.resolver;
         if (!resolver) throw storageError("other", "no conflict resolver is configured");

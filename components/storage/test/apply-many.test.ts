@@ -64,6 +64,34 @@ describe("applying many versions at once", () => {
     expect(logged.map((c) => `${c.key} ${c.outcome}`)).toEqual(["k/1 took-remote", "k/2 kept-local", "k/4 took-remote", "k/5 took-remote", "k/5 took-remote"]);
   });
 
+  it("takes a version written over every local one (a successor) without asking a strategy, and logs no conflict", () => {
+    const asked: string[] = [];
+    const fww = { strategyFor: () => "first-write-wins" as const, resolve: (k: string, l: never, r: never) => (asked.push(k), resolve("first-write-wins", "first-write-wins", l, r, () => { throw new Error("no merge plug-in"); }, 1 << 20)) };
+    const at = (name: string) => new Store(new NodeDir(path.join(root, name)), { ...DEFAULT_SETTINGS, node: "cloud-1", origin: "cloud", syncedPrefixes: ["k/"] }, () => 1_800_000_000_000, () => {}, { resolver: fww, fallback: (l, r) => fww.resolve("", l as never, r as never) });
+    fs.mkdirSync(path.join(root, "other"));
+    // An edge writes k/a three times, syncing each; the cloud then writes k/b, which the edge updates.
+    const v = (ms: number, node: string, value: string | null, replaces: string[]): KeyedVersion => ({ key: "k/a", remote: { version: `${ms}.0.${node}`, origin: node.startsWith("cloud") ? "cloud" : "edge", value: value === null ? null : b(value), replaces } });
+    const chain = [v(1000, "edge-a", "one", []), v(2000, "edge-a", "two", ["1000.0.edge-a"]), v(3000, "edge-a", null, ["1000.0.edge-a", "2000.0.edge-a"])];
+    const cloud = at("one");
+    expect(chain.map((x) => cloud.applyMany([x])[0])).toEqual(["created", "updated", "updated"]);
+    expect(cloud.kv.get("k/a")).toBeNull(); // the edge's delete, not its first value (first-write-wins used to keep "one")
+    // (A record lists every version it superseded, up to 64: the writer's whole history here.)
+    const reborn = v(4000, "edge-a", "four", ["1000.0.edge-a", "2000.0.edge-a", "3000.0.edge-a"]);
+    expect(cloud.applyMany([reborn])).toEqual(["updated"]);
+    expect(text(cloud.kv.get("k/a")?.value)).toBe("four");
+    // Delivered in another order the versions end the same: the older ones are superseded.
+    const other = at("other");
+    expect(other.applyMany([reborn, ...[...chain].reverse()])).toEqual(["created", "duplicate", "duplicate", "duplicate"]);
+    expect(text(other.kv.get("k/a")?.value)).toBe("four");
+    // A version that is not written over every local one is still a conflict.
+    expect(cloud.applyMany([{ key: "k/a", remote: { version: "5000.0.edge-b", origin: "edge", value: b("rival"), replaces: ["1000.0.edge-a"] } }])).toEqual(["kept-local"]);
+    expect(asked).toEqual(["k/a"]);
+    const logged = cloud.conflictLog.read("conflicts", 0, 100).map((r) => JSON.parse(new TextDecoder().decode(r.payload)) as { outcome: string });
+    expect(logged.map((c) => c.outcome)).toEqual(["kept-local"]);
+    // Each update is a change the cloud passes on.
+    expect(cloud.replication.keyChanges(0, 100, false).read).toBe(4);
+  });
+
   it("checks every version before writing any: one bad version refuses the batch and changes nothing", () => {
     const many = store("many");
     const bad = { key: "k/bad", remote: { ...first[0].remote, version: "not-a-version" } };

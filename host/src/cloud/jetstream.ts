@@ -21,7 +21,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from "@nats-io/kv";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
 import {
-  applyDecision, asVersion, created, isDuplicate, isNodeId, localPart,
+  applyDecision, asVersion, created, isDuplicate, isNodeId, localPart, succeeds, successor,
   type Part, type RemotePart, type Resolution, type Version,
 } from "@keel/model";
 import { checkKvItem, checkTopicItem, decodeBody, encodeBody, sealedHeader, SealError, WireError, type BatchDoc, type KvItem, type PullDoc, type TopicItem } from "@keel/wire";
@@ -228,6 +228,10 @@ export class JetStreamCloud {
         }
         const cur = decodeState(e.value);
         if (isDuplicate(cur, remote)) return;
+        if (succeeds(cur, remote)) {
+          await kv.update(k, encodeState(key, successor(cur, remote)), e.revision);
+          return;
+        }
         const res = this.resolve(key, asVersion(localPart(cur.parts)), asVersion(remote));
         const next = applyDecision(cur, remote, res.decision);
         // Keeping the local version changes nothing an edge could pull; the next copy of this

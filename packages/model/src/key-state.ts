@@ -17,7 +17,7 @@ export interface RemotePart extends Part {
   replaces: string[];
 }
 
-export type ApplyOutcome = "created" | "duplicate" | "kept-local" | "took-remote" | "merged" | "siblings";
+export type ApplyOutcome = "created" | "duplicate" | "updated" | "kept-local" | "took-remote" | "merged" | "siblings";
 
 /** keep-both keeps at most this many siblings (the newest; the same on every node). */
 export const MAX_SIBLINGS = 8;
@@ -37,6 +37,24 @@ export function localPart(parts: Part[]): Part {
 /** A remote version this key already has (live, or superseded): applying it changes nothing. */
 export function isDuplicate(cur: { parts: Part[]; replaced: string[] }, remote: Part): boolean {
   return cur.parts.some((p) => p.version === remote.version) || cur.replaced.includes(remote.version);
+}
+
+/**
+ * A remote version written over every version this key holds (it lists each as superseded
+ * on its node): their successor, not a rival, so no strategy is asked. NOTE: before, each such
+ * version — every update of a key its writer had synced before — was resolved as a conflict:
+ * logged and counted as one, a merge plug-in asked to merge a value with its own ancestor, and
+ * first-write-wins kept the old value on the receiving node while the writer kept the new one,
+ * for good (the writer sees the old value again as one it superseded: a duplicate).
+ */
+export function succeeds(cur: { parts: Part[] }, remote: RemotePart): boolean {
+  return cur.parts.length > 0 && cur.parts.every((p) => remote.replaces.includes(p.version));
+}
+
+/** The key after a successor (`succeeds`): the remote version alone; what it replaced remembered. */
+export function successor(cur: { parts: Part[]; replaced: string[] }, remote: RemotePart): { parts: Part[]; replaced: string[]; outcome: ApplyOutcome } {
+  const replaced = new Set([...cur.replaced, ...cur.parts.map((p) => p.version), ...remote.replaces]);
+  return { parts: [bare(remote)], replaced: [...replaced].slice(-MAX_REPLACED), outcome: "updated" };
 }
 
 /** The key's parts and superseded versions after `decision` on `remote` against `cur`. */
