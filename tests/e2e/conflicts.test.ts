@@ -18,6 +18,8 @@ interface Remote {
   key: string;
   version: string;
   origin?: "edge" | "cloud";
+  /** Versions it superseded on its node. */
+  replaces?: string[];
   value: string | null;
 }
 
@@ -25,7 +27,7 @@ async function apply(node: RunningNode, versions: Remote[]): Promise<{ status: n
   const r = await fetch(`${node.url}/_keel/kv/apply`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${tokenOf(node, ["sync"])}` },
-    body: JSON.stringify({ versions: versions.map((v) => ({ key: v.key, version: v.version, origin: v.origin ?? "edge", value_base64: v.value === null ? null : b64(v.value) })) }),
+    body: JSON.stringify({ versions: versions.map((v) => ({ key: v.key, version: v.version, origin: v.origin ?? "edge", value_base64: v.value === null ? null : b64(v.value), ...(v.replaces ? { replaces: v.replaces } : {}) })) }),
   });
   const text = await r.text();
   // A trapped request gets wasmtime's own error page, not JSON.
@@ -94,6 +96,20 @@ describe.each<HostKind>(["wasmtime", "node"])("conflicts on the %s host", (kind)
     expect(await (await fetch(`${node.url}/v1/kv/cloud%2Fx`)).text()).toBe("cloud");
     await apply(node, [{ key: "doc", version: `${Date.now() + 7_200_000}.0.edge-c`, value: null }]);
     expect((await fetch(`${node.url}/v1/kv/doc`)).status).toBe(404);
+  });
+
+  it("a version written over every local one (it lists them as superseded) is an update, not a conflict", async () => {
+    // first/ is first-write-wins: a writer's second version used to lose to its own first one.
+    const first = await apply(node, [{ key: "first/y", version: "2000.0.edge-a", value: "one" }, { key: "first/y", version: "3000.0.edge-a", value: "two", replaces: ["2000.0.edge-a"] }]);
+    expect(first.body.results!.map((r) => r.outcome)).toEqual(["created", "updated"]);
+    expect(await (await fetch(`${node.url}/v1/kv/first%2Fy`)).text()).toBe("two");
+    // A rival (it supersedes something else) is still resolved by the strategy, and logged.
+    const rival = await apply(node, [{ key: "first/y", version: "2500.0.edge-b", value: "rival", replaces: ["1.0.edge-b"] }]);
+    expect(rival.body.results!.map((r) => r.outcome)).toEqual(["took-remote"]);
+    expect((await conflicts(node)).filter((c) => c.key === "first/y").map((c) => c.outcome)).toEqual(["took-remote"]);
+    const bad = await apply(node, [{ key: "first/y", version: "4000.0.edge-a", value: "x", replaces: [7 as unknown as string] }]);
+    expect(bad.status).toBe(400);
+    expect(await (await fetch(`${node.url}/v1/kv/first%2Fy`)).text()).toBe("rival");
   });
 
   it("keep-both keeps siblings (300 lists them) until a write resolves them", async () => {
