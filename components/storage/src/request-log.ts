@@ -45,6 +45,7 @@ export function countLines(text: string, into: Map<string, number>): void {
   const add = (name: string, n: number) => into.set(name, (into.get(name) ?? 0) + n);
   const tallies = new Map<string, { n: number; micros: number }>();
   for (let raw of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) {
+    // A file removed by a fold while its instance lived on restarts with a hole of NULs.
     if (raw.charCodeAt(0) === 0) raw = raw.replace(/^\0+/, "");
     const [kind, a, b, c, d, t] = raw.split("\t");
     if (kind === "E" && Number(b) > 0) add(a, Number(b));
