@@ -37,7 +37,7 @@ function componentPlugin(name: string): Plugin | null {
   };
 }
 
-function replica(strategy: Strategy, plugin: Plugin | null): Kv {
+function replica(strategy: Strategy, plugin: Plugin | null, asked: string[] = []): Kv {
   const settings = conflictSettings({ conflict: { default: strategy, fallback: "last-write-wins" } });
   const merge = (l: Version, r: Version) => {
     if (!plugin) throw { tag: "unmergeable", val: "no plug-in" };
@@ -45,7 +45,7 @@ function replica(strategy: Strategy, plugin: Plugin | null): Kv {
   };
   return new Kv(new NodeDir(fs.mkdtempSync(path.join(os.tmpdir(), "keel-conv-")), { fsync: false }), {
     node: "replica", origin: "edge",
-    resolver: { strategyFor: (key) => strategyFor(settings, key), resolve: (_key, l, r) => resolve(strategy, settings.fallback, l, r, merge, 1 << 20) },
+    resolver: { strategyFor: (key) => strategyFor(settings, key), resolve: (key, l, r) => (asked.push(key), resolve(strategy, settings.fallback, l, r, merge, 1 << 20)) },
     fallback: (l, r) => resolve("last-write-wins", "last-write-wins", l, r, merge, 1 << 20),
   });
 }
@@ -137,7 +137,7 @@ describe("a writer's successive versions (each written over the ones before) are
       }));
       for (const order of orders) {
         const asked: string[] = [];
-        const kv = replica(s, (k, l) => (asked.push(k), l));
+        const kv = replica(s, (_k, l) => l, asked);
         for (const i of order) kv.apply("k", versions[i]);
         const last = values.at(-1)!;
         expect(kv.get("k")?.value ? dec(kv.get("k")!.value) : null).toBe(last);
