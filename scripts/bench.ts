@@ -7,7 +7,8 @@
 // (a fresh instance per request) on data dirs holding 10^3 … 10^6 keys, to show the curve.
 //
 // `pnpm bench cpu [--requests N]`: wasmtime's CPU time per request (steadier than req/s when
-// other work shares the machine).
+// other work shares the machine). `pnpm bench cpu-ab --a old.wasm --b new.wasm`: two builds of
+// composed.wasm compared that way (scripts/bench-ab.ts).
 //
 // `pnpm bench merge`: the counter merge plug-in in TypeScript (merge-counter, QuickJS) against
 // the same in C (merge-counter-c), in the same run: size, instantiation, and the cost of a merge
@@ -573,8 +574,9 @@ else if (what === "mesh") await (await import("./bench-mesh.ts")).benchMesh(args
 else if (what === "cloud") await (await import("./bench-cloud.ts")).benchCloud(args);
 else if (what === "merge") await benchMerge();
 else if (what === "cpu") await benchCpu();
+else if (what === "cpu-ab") await (await import("./bench-ab.ts")).benchCpuAb(args);
 else {
-  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | cloud | merge | cpu | compare`);
+  console.error(`unknown benchmark ${what}: use storage | storage-scale | auth | sync | mesh | cloud | merge | cpu | cpu-ab | compare`);
   process.exit(2);
 }
 saveResults(what);
