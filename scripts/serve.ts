@@ -26,6 +26,18 @@ export const DEFAULT_CONFIG = path.join(ROOT, "deployment", "edge.toml");
 export const DEFAULT_INSTANCE_REUSE = 1000;
 
 /**
+ * Seconds wasmtime keeps an idle instance for the next request (`--idle-instance-timeout`;
+ * wasmtime's own default is 1 s). An edge node's clients often come every few seconds (a sensor
+ * posting, a dashboard polling), and with 1 s each such request got a fresh instance: a GET
+ * 1.5 s after the last request took 9–12 ms against 3–6 ms from a kept instance (auth and rate
+ * limits on, six requests each, one-off script). What a kept instance costs: its memory (the
+ * seven QuickJS memories, 1–2 MB each from their snapshots) stays mapped for this long after a
+ * burst. Safe for the same reason reuse is: state lives in files. `[wasmtime]
+ * idle_instance_seconds` in edge.toml overrides it.
+ */
+export const DEFAULT_IDLE_INSTANCE_SECONDS = 60;
+
+/**
  * wasmtime serve's pooling allocator caps live core instances at 1,000 by default; one Keel
  * instance is ~80 core instances (9 components), so ~12 requests in flight at once — e.g. PUTs
  * queued on a key's lock — made the rest fail with "maximum concurrent limit of 1000 for core
@@ -58,7 +70,7 @@ export function serveCommand(opts: { addr: string; dataDir: string; precompiled:
     "--dir", `${path.resolve(opts.dataDir)}::/data`,
     "--addr", opts.addr,
     ...Object.keys(env).flatMap((k) => ["--env", k]),
-    ...(reuse > 1 ? ["--max-instance-reuse-count", String(reuse)] : []),
+    ...(reuse > 1 ? ["--max-instance-reuse-count", String(reuse), "--idle-instance-timeout", `${config.raw.wasmtime.idle_instance_seconds}s`] : []),
     ...(config.raw.wasmtime.pooling ? [] : POOLING_OFF),
     ...(opts.precompiled ? ["--allow-precompiled"] : []),
     ...(opts.extra ?? []),

@@ -115,6 +115,27 @@ describe.each<[string, HostKind, number | undefined]>([
   });
 });
 
+describe("wasmtime serve keeps an idle instance for the next request ([wasmtime] idle_instance_seconds)", () => {
+  // wasmtime's own default drops an instance idle for 1 s: a client that comes every few
+  // seconds would get a fresh one each time (scripts/serve.ts DEFAULT_IDLE_INSTANCE_SECONDS).
+  it.each<[string, number | undefined, (n: number) => void]>([
+    ["the default (60 s): one instance serves requests 1.5 s apart", undefined, (n) => expect(n).toBe(1)],
+    ["idle_instance_seconds = 1: a fresh instance after each pause", 1, (n) => expect(n).toBeGreaterThanOrEqual(2)],
+  ])("%s", async (_label, seconds, check) => {
+    const node = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant({ rate_limit: { enabled: false }, ...(seconds ? { wasmtime: { idle_instance_seconds: seconds } } : {}) }) } });
+    try {
+      expect((await fetch(`${node.url}/v1/kv/idle`, { method: "PUT", body: "v" })).status).toBe(200);
+      for (let i = 0; i < 2; i++) {
+        await new Promise((r) => setTimeout(r, 1_500));
+        expect((await fetch(`${node.url}/v1/kv/idle`)).status).toBe(200);
+      }
+      check(value(await scrape(node), 'keel_component_instantiations_total{component="gateway"}')!);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
 describe("log level", () => {
   it.each<HostKind>(["wasmtime", "node"])("warn on the %s host: no info lines, no sampled traces, JSON", async (kind) => {
     const node = await startNode(kind, { env: { KEEL_CONFIG: configVariant({ observability: { log: "warn", log_format: "json", trace_sampling: 1 } }) } });

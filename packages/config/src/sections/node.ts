@@ -31,6 +31,8 @@ export const budgets = named(ARTIFACT, "component or artifact names", table({ ra
 export const wasmtime = table({
   /** Requests one instance serves before a fresh one (scripts/serve.ts DEFAULT_INSTANCE_REUSE). */
   max_instance_reuse_count: v.optional(int(1, 1_000_000), 1000),
+  /** Seconds an idle instance is kept for the next request (scripts/serve.ts DEFAULT_IDLE_INSTANCE_SECONDS). */
+  idle_instance_seconds: v.optional(int(1, 86_400), 60),
   pooling: v.optional(bool(), false),
 });
 
