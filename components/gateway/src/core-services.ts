@@ -13,6 +13,7 @@ import { toHex } from "@keel/bytes";
 import { nodeConfig } from "@keel/wasi-dir/node-config";
 import { logSettings } from "@keel/config/log";
 import { encodeText } from "./text.ts";
+import { rememberAnonymous } from "./anonymous.ts";
 import type { Services } from "./router.ts";
 
 let observability: ReturnType<Services["observability"]> | undefined;
@@ -73,7 +74,7 @@ export function coreServices(): Services {
       recordEvent: (name) => admin.recordEvent(name),
       recordRequests: (samples, events) => admin.recordRequests(samples, events),
     },
-    verifier: { authorize: (cls, authorization, nowMs) => verifier.authorize(cls, authorization ?? null, nowMs) },
+    verifier: { authorize: rememberAnonymous((cls, authorization, nowMs) => verifier.authorize(cls, authorization ?? null, nowMs)) },
     limiter: {
       // With [rate_limit] off every answer is "unlimited": no call to the limiter (~3% of a GET).
       check: (cls, who, nowMs) => (instanceFlags().limits ? limiter.check(cls, who, nowMs) : UNLIMITED),
