@@ -53,8 +53,9 @@ export class Host {
     fs.mkdirSync(opts.dataDir, { recursive: true });
     setPreopens({ "/data": path.resolve(opts.dataDir) });
     const { env, notes } = componentEnv(opts.config, opts.dataDir);
-    // This host keeps each instance for the process's life (wasmtime serve's live a request or
-    // a second): storage then leaves out work meant for short-lived instances (request-log.ts).
+    // This host keeps each instance for the process's life (wasmtime serve's serve a bounded
+    // number of requests and go when idle): storage then leaves out work meant for short-lived
+    // instances (request-log.ts).
     setEnv({ ...env, KEEL_INSTANCE_LIFETIME: "process" });
     whenShimLoads((what) => log("info", "preview2-shim loaded", { for: what }));
     for (const note of notes) log("warn", note);

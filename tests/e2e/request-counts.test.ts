@@ -1,5 +1,5 @@
 // Request counts left by an earlier run (metrics/live.d, storage's request-log.ts) on both hosts:
-// wasmtime serve's instances live a request or a second, so an instance's first request folds
+// wasmtime serve's instances are short-lived (bounded reuse, dropped when idle), so an instance's first request folds
 // stale files; the Node host keeps its instance for the process's life (it passes
 // KEEL_INSTANCE_LIFETIME=process), so its first request does not — and /_keel/metrics counts
 // the earlier run's requests exactly on both.

@@ -88,8 +88,9 @@ export class RequestLog {
 
   /**
    * Whether an instance's first request folds everyone's files when nobody folded for a while:
-   * for hosts whose instances live a request or a second (wasmtime serve), where no instance
-   * would live to reach the other triggers. A host that keeps one instance for its whole life
+   * for hosts whose instances are short-lived (wasmtime serve: up to `[wasmtime]
+   * max_instance_reuse_count` requests, dropped after `idle_instance_seconds` idle), where an
+   * instance may never live to reach the other triggers. A host that keeps one instance for its whole life
    * (the Node host) says so and skips it: that fold (~15 ms there) was part of its first
    * request after every start.
    */

@@ -29,7 +29,8 @@ export interface StorageSettings {
   tombstoneTtlSeconds: number;
   /**
    * The host keeps this instance for its whole life (the Node host sets KEEL_INSTANCE_LIFETIME
-   * = process); false under wasmtime serve, whose instances live a request or a second.
+   * = process); false under wasmtime serve, whose instances live for a bounded number of requests
+   * and are dropped when idle ([wasmtime] in edge.toml).
    */
   instanceLivesWithHost: boolean;
 }
