@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, ROOT, tempDataDir } from "../helpers/nodes.ts";
 import { HOST_TARGET, stageEdgeImage } from "../../scripts/edge-image.ts";
 import { tool } from "../../scripts/lib/project.ts";
-import { DEFAULT_CONFIG } from "../../scripts/serve.ts";
+import { DEFAULT_CONFIG, serveCommand } from "../../scripts/serve.ts";
 import { mintToken } from "../../host/src/token.ts";
 
 const DOCKERFILE = fs.readFileSync(path.join(ROOT, "deployment/Dockerfile.edge"), "utf8");
@@ -80,6 +80,15 @@ describe("edge image build context", () => {
     } finally {
       proc.kill("SIGTERM");
     }
+  });
+
+  it("the entrypoint gives wasmtime pnpm serve's instance flags for the default edge.toml", () => {
+    // Reuse, idle time and the allocator: what scripts/serve.ts derives from [wasmtime], written
+    // out by hand in the Dockerfile and the unit.
+    const { args } = serveCommand({ addr: "127.0.0.1:1", dataDir: tempDataDir("serve-flags"), precompiled: true, env: process.env });
+    const instanceFlags = (a: string[]) => a.flatMap((x, i) => (/^(--max-instance-reuse-count|--idle-instance-timeout|-O)$/.test(x) ? [x, a[i + 1]] : []));
+    expect(instanceFlags(ENTRYPOINT)).toEqual(instanceFlags(args));
+    expect(instanceFlags(args)).toContain("--idle-instance-timeout");
   });
 
   it("the systemd unit runs the same wasmtime command", () => {
