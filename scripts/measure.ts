@@ -4,7 +4,8 @@
 //     after a restart on the same data (what a node that restarts pays: a fresh data dir also
 //     lays out its directories and key index on the first PUT), early GETs (the
 //     median of the next 20) and warm GETs (the median of 20 after 300 more: the Node host's V8
-//     compiles hot WebAssembly again, optimised, after a few hundred calls) — with auth and rate
+//     compiles hot WebAssembly again, optimised, after a few hundred calls), and a GET after 2 s
+//     without requests (what a client that comes every few seconds gets) — with auth and rate
 //     limits on, as the default edge.toml has them;
 //   - RSS of the server process: idle after start, after 100 sequential requests, and after
 //     16 concurrent connections for 5 s (autocannon, GETs of one key, rate limits off so the
@@ -56,9 +57,9 @@ async function load(node: RunningNode): Promise<number> {
 
 status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
-const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "first PUT restart ms", "early GET ms", "warm GET ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB", "req/s 16 conn"]];
+const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "first PUT restart ms", "early GET ms", "warm GET ms", "GET after 2 s idle ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB", "req/s 16 conn"]];
 for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
-  const cols: number[][] = [[], [], [], [], [], [], [], [], [], []];
+  const cols: number[][] = [[], [], [], [], [], [], [], [], [], [], []];
   for (let i = 0; i < runs; i++) {
     status(`${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
@@ -72,6 +73,10 @@ for (const [label, kind, opts] of variants.filter(([label]) => !only || label.in
     const warm: number[] = [];
     for (let j = 0; j < 20; j++) warm.push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
     cols[5].push(median(warm));
+    // What a client that comes every few seconds gets (wasmtime serve drops an idle instance
+    // after [wasmtime] idle_instance_seconds).
+    await new Promise((r) => setTimeout(r, 2_000));
+    cols[6].push(await timed(() => fetch(`${node.url}/v1/kv/m`)));
     await node.stop();
     const again = await startNode(kind, { ...opts, dataDir: node.dataDir });
     cols[3].push(await timed(() => fetch(`${again.url}/v1/kv/m2`, { method: "PUT", body: "v" })));
@@ -79,12 +84,12 @@ for (const [label, kind, opts] of variants.filter(([label]) => !only || label.in
     // Memory on a node without rate limits, so the concurrent load is served, not refused.
     const m = await startNode(kind, { ...opts, env: { KEEL_CONFIG: unlimited } });
     await new Promise((r) => setTimeout(r, 300));
-    cols[6].push(rssMb(m.proc.pid!));
+    cols[7].push(rssMb(m.proc.pid!));
     await fetch(`${m.url}/v1/kv/m`, { method: "PUT", body: "v" });
     for (let j = 0; j < 100; j++) await (await fetch(`${m.url}/v1/kv/m`)).arrayBuffer();
-    cols[7].push(rssMb(m.proc.pid!));
-    cols[9].push(await load(m));
     cols[8].push(rssMb(m.proc.pid!));
+    cols[10].push(await load(m));
+    cols[9].push(rssMb(m.proc.pid!));
     await m.stop();
   }
   rows.push([label, ...cols.map((xs) => median(xs).toFixed(1))]);
