@@ -12,6 +12,7 @@ import fs from "node:fs";
 import autocannon from "autocannon";
 import { info } from "./lib/progress.ts";
 import { table } from "./lib/bench-report.ts";
+import { cpuTimeMicros, seedBenchKeys } from "./lib/bench-node.ts";
 import { configVariant, startNode, UNLIMITED } from "../tests/helpers/nodes.ts";
 
 const MODES = ["get", "update", "append"] as const;
@@ -56,15 +57,15 @@ function parse(args: string[]): { builds: [string, string]; mode: Mode; rounds: 
 export async function benchCpuAb(args: string[]): Promise<void> {
   const { builds, mode, rounds, requests } = parse(args);
   const cpuMicros = (pid: number) => {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10_000; // clock ticks (100 a second) → µs
+    const t = cpuTimeMicros(pid);
+    return t.user + t.system;
   };
   const per: [number[], number[]] = [[], []];
   for (let r = 0; r < rounds; r++) {
     for (const k of r % 2 ? [1, 0] : [0, 1]) {
       const node = await startNode("wasmtime", { artifact: builds[k], env: { KEEL_CONFIG: configVariant(UNLIMITED) } });
       try {
-        for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => fetch(`${node.url}/v1/kv/bench-${i + j}`, { method: "PUT", body: VALUE })));
+        await seedBenchKeys(node.url, VALUE);
         let seq = 0;
         const request = () => (mode === "get" ? { method: "GET" as const, path: `/v1/kv/bench-${seq++ % 1000}` }
           : mode === "update" ? { method: "PUT" as const, path: `/v1/kv/bench-${seq++ % 1000}`, body: VALUE }

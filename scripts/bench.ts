@@ -27,6 +27,7 @@ import { ROOT } from "./lib/project.ts";
 import { ensureNats, natsUnavailable, NATS_VERSION } from "./lib/nats.ts";
 import { info, step } from "./lib/progress.ts";
 import { RESULTS, compare, ratioChart, saveResults, table } from "./lib/bench-report.ts";
+import { cpuTimeMicros, seedBenchKeys } from "./lib/bench-node.ts";
 import { startNode, freePort, tempDataDir, NODE, configVariant, UNLIMITED } from "../tests/helpers/nodes.ts";
 import { NodeDir } from "@keel/wasi-dir/testing";
 import { encodeRecord } from "../components/storage/src/record.ts";
@@ -82,7 +83,7 @@ const scenarios = (base: string) => [
 async function httpTarget(label: string, url: string): Promise<Result[]> {
   info(`${label} at ${url}`);
   // Seed the keys the get scenario reads.
-  for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => fetch(`${url}/v1/kv/bench-${i + k}`, { method: "PUT", body: VALUE })));
+  await seedBenchKeys(url, VALUE);
   const out: Result[] = [];
   for (const s of scenarios(url)) out.push(await cannon(s.name, url, s.unit, s.per, s.req));
   return out;
@@ -523,8 +524,8 @@ async function benchCpu(): Promise<void> {
     const node = await startNode("wasmtime", { env: { KEEL_CONFIG: configVariant(cfg) } });
     try {
       const cpu = () => {
-        const f = fs.readFileSync(`/proc/${node.proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
-        return [Number(f[11]) * 10, Number(f[12]) * 10]; // clock ticks (100 a second) → ms
+        const t = cpuTimeMicros(node.proc.pid!);
+        return [t.user / 1000, t.system / 1000]; // ms
       };
       await fetch(`${node.url}/v1/kv/k`, { method: "PUT", body: VALUE });
       for (const [name, url, connections, amount, method, body] of cases) {

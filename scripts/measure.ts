@@ -59,7 +59,7 @@ status(`measuring ${runs} fresh starts per host …`);
 const unlimited = configVariant(UNLIMITED);
 const rows: string[][] = [["host", "cold start ms", "first PUT ms", "first GET ms", "first PUT restart ms", "early GET ms", "warm GET ms", "GET after 2 s idle ms", "RSS idle MB", "RSS 100 seq MB", "RSS 16 conn MB", "req/s 16 conn"]];
 for (const [label, kind, opts] of variants.filter(([label]) => !only || label.includes(only))) {
-  const cols: number[][] = [[], [], [], [], [], [], [], [], [], [], []];
+  const cols: number[][] = rows[0].slice(1).map(() => []);
   for (let i = 0; i < runs; i++) {
     status(`${label}: run ${i + 1}/${runs}`);
     const node = await startNode(kind, opts);
