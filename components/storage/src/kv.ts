@@ -11,7 +11,7 @@ import { decodeFile, encodeRecord, isSlotted, slotBytes, slottedFile, MAX_SLOTTE
 import { encodeUtf8, decodeUtf8, fromHex } from "@keel/bytes";
 import { KeyIndex } from "./key-index.ts";
 import {
-  applyDecision, asVersion, byStampDesc, created, formatHlc, isDuplicate, localPart, parseHlc, stampOf, succeeds, successor, tick, MAX_REPLACED,
+  applyRemote, asVersion, byStampDesc, formatHlc, parseHlc, stampOf, tick, MAX_REPLACED,
   type ApplyOutcome, type Resolution, type Strategy, type Version, witErrorText,
 } from "@keel/model";
 
@@ -198,30 +198,18 @@ export class Kv {
           k = { key, slots: file?.slots ?? null, cur: file?.stored ?? null, isNew: !file, changed: false };
           keys.set(path, k);
         }
-        if (!k.cur) {
-          changes.push({ key, version: remote.version, local: false });
-          k.cur = { key, writtenAt: now, ...created(remote) };
-          k.changed = true;
-          return "created";
-        }
-        if (isDuplicate(k.cur, remote)) return "duplicate";
-        if (succeeds(k.cur, remote)) {
-          const next = successor(k.cur, remote);
-          changes.push({ key, version: remote.version, local: false });
-          k.cur = { key, writtenAt: now, parts: next.parts, replaced: next.replaced };
-          k.changed = true;
-          return "updated";
-        }
-        const local = localPart(k.cur.parts);
-        const resolver = this.opts.resolver;
-        if (!resolver) throw storageError("other", "no conflict resolver is configured");
-        const res = this.resolveGuarded(key, resolver, local, remote);
-        const { parts, replaced, outcome } = applyDecision(k.cur, remote, res.decision);
-        if (outcome !== "kept-local") changes.push({ key, version: parts[0].version, local: false });
-        k.cur = { key, writtenAt: now, parts, replaced };
+        const next = applyRemote(k.cur, remote, (local) => {
+          const resolver = this.opts.resolver;
+          if (!resolver) throw storageError("other", "no conflict resolver is configured");
+          return this.resolveGuarded(key, resolver, local, remote);
+        });
+        if (!next) return "duplicate";
+        if (next.outcome !== "kept-local") changes.push({ key, version: next.parts[0].version, local: false });
+        k.cur = { key, writtenAt: now, parts: next.parts, replaced: next.replaced };
         k.changed = true;
-        log({ key, local: summary(local), remote: summary(remote), outcome, strategy: res.strategy, fallbackReason: res.fallbackReason });
-        return outcome;
+        const c = next.conflict;
+        if (c) log({ key, local: summary(c.local), remote: summary(remote), outcome: next.outcome, strategy: c.resolution.strategy, fallbackReason: c.resolution.fallbackReason });
+        return next.outcome;
       });
       if (changes.length) this.opts.beforeChange?.(changes);
       this.index.add(...[...keys.values()].filter((k) => k.isNew && k.changed).map((k) => keyHex(k.key)));

@@ -21,7 +21,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from "@nats-io/kv";
 import { encodeUtf8, decodeUtf8, toBase64, fromBase64 } from "@keel/bytes";
 import {
-  applyDecision, asVersion, created, isDuplicate, isNodeId, localPart, succeeds, successor,
+  applyRemote, asVersion, created, isNodeId,
   type Part, type RemotePart, type Resolution, type Version,
 } from "@keel/model";
 import { checkKvItem, checkTopicItem, decodeBody, encodeBody, sealedHeader, SealError, WireError, type BatchDoc, type KvItem, type PullDoc, type TopicItem } from "@keel/wire";
@@ -226,17 +226,11 @@ export class JetStreamCloud {
           await kv.create(k, encodeState(key, created(remote)));
           return;
         }
-        const cur = decodeState(e.value);
-        if (isDuplicate(cur, remote)) return;
-        if (succeeds(cur, remote)) {
-          await kv.update(k, encodeState(key, successor(cur, remote)), e.revision);
-          return;
-        }
-        const res = this.resolve(key, asVersion(localPart(cur.parts)), asVersion(remote));
-        const next = applyDecision(cur, remote, res.decision);
-        // Keeping the local version changes nothing an edge could pull; the next copy of this
-        // version is resolved again, to the same answer (strategies are deterministic).
-        if (next.outcome === "kept-local") return;
+        const next = applyRemote(decodeState(e.value), remote, (local) => this.resolve(key, asVersion(local), asVersion(remote)));
+        // A duplicate changes nothing. Keeping the local version changes nothing an edge could
+        // pull; the next copy of this version is resolved again, to the same answer (strategies
+        // are deterministic).
+        if (!next || next.outcome === "kept-local") return;
         await kv.update(k, encodeState(key, next), e.revision);
         return;
       } catch (err) {

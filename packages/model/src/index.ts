@@ -10,7 +10,7 @@ export { outbound, DEFAULT_NODE_ID, type Role, type Direction } from "./directio
 export { ROUTE_CLASSES, type RouteClass } from "./route-class.ts";
 export { witError, witErrorText, describeThrown, type WitVariant } from "./wit-error.ts";
 export {
-  applyDecision, asVersion, byStampDesc, created, isDuplicate, localPart, stampOf, succeeds, successor, MAX_REPLACED, MAX_SIBLINGS,
-  type ApplyOutcome, type Part, type RemotePart,
+  applyDecision, applyRemote, asVersion, byStampDesc, created, isDuplicate, localPart, stampOf, succeeds, successor, MAX_REPLACED, MAX_SIBLINGS,
+  type Applied, type ApplyOutcome, type Part, type RemotePart,
 } from "./key-state.ts";
 export { parseQuery } from "./query.ts";

@@ -2,7 +2,7 @@
 // every store that applies remote versions (storage's files, the cloud's JetStream KV), so a
 // decision means the same on each and every node converges.
 import { compare, formatHlc, mergedStamp, parseHlc, type Hlc } from "./hlc.ts";
-import type { Decision, Origin, Version } from "./strategies.ts";
+import type { Decision, Origin, Resolution, Version } from "./strategies.ts";
 
 /** One live version of a key (several only while keep-both keeps siblings). */
 export interface Part {
@@ -95,4 +95,28 @@ export function applyDecision(cur: { parts: Part[]; replaced: string[] }, remote
 /** A key created by a remote version. */
 export function created(remote: RemotePart): { parts: Part[]; replaced: string[] } {
   return { parts: [bare(remote)], replaced: remote.replaces.slice(-MAX_REPLACED) };
+}
+
+/** What applying a remote version did to a key (`applyRemote`). */
+export interface Applied {
+  parts: Part[];
+  replaced: string[];
+  outcome: ApplyOutcome;
+  /** Set when a strategy decided (a conflict, for the conflict log): what it decided and against which local version. */
+  conflict?: { local: Part; resolution: Resolution };
+}
+
+/**
+ * Apply `remote` to a key holding `cur` (null: no such key), the one sequence every store that
+ * applies remote versions follows (storage's files, the cloud's JetStream KV): a new key, a
+ * version seen before (null: nothing changes), a successor (no strategy is asked), or a rival,
+ * which `decide` resolves against the newest local version.
+ */
+export function applyRemote(cur: { parts: Part[]; replaced: string[] } | null, remote: RemotePart, decide: (local: Part) => Resolution): Applied | null {
+  if (!cur) return { ...created(remote), outcome: "created" };
+  if (isDuplicate(cur, remote)) return null;
+  if (succeeds(cur, remote)) return successor(cur, remote);
+  const local = localPart(cur.parts);
+  const resolution = decide(local);
+  return { ...applyDecision(cur, remote, resolution.decision), conflict: { local, resolution } };
 }
